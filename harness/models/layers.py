@@ -1,0 +1,149 @@
+"""Building blocks shared by the native LLaDA and Dream implementations.
+
+Both architectures are Llama-style transformers with RMSNorm, rotary position embeddings,
+SwiGLU MLPs and *bidirectional* attention (no causal mask). They differ in parameter names,
+biases, GQA and the logit shift, which live in ``llada.py`` and ``dream.py``. Everything here
+is written so that a forward over the suffix ``[s, T)`` against cached keys/values of the
+prefix ``[0, s)`` computes exactly what the full forward computes for those positions, given
+the same prefix keys/values (the prefix KV cache used by the decoder).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers.utils import ModelOutput
+
+
+class RMSNorm(nn.Module):
+    """RMSNorm computed in float32 and cast back, then scaled (LLaDA and Qwen2 agree on this)."""
+
+    def __init__(self, dim: int, eps: float) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        h = x.float()
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * h.to(dtype)
+
+
+def rotary_cos_sin(
+    position_ids: torch.Tensor, head_dim: int, theta: float, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin tables of shape [B, 1, T, head_dim] for integer ``position_ids`` [B, T].
+
+    Frequencies are computed in float32 (both reference implementations do), with the
+    "half-split" layout: the first and second halves of a head share frequencies.
+    """
+    inv_freq = 1.0 / (
+        theta ** (torch.arange(0, head_dim, 2, device=position_ids.device, dtype=torch.float32) / head_dim)
+    )
+    freqs = position_ids.to(torch.float32)[..., None] * inv_freq  # [B, T, D/2]
+    emb = torch.cat((freqs, freqs), dim=-1)[:, None]  # [B, 1, T, D]
+    return emb.cos().to(dtype), emb.sin().to(dtype)
+
+
+def _rotate_half(x: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate ``x`` [B, H, T, D] by the position tables."""
+    return x * cos + _rotate_half(x) * sin
+
+
+@dataclass
+class AttentionInputs:
+    """Per-forward tensors every layer needs; built once per forward by ``prepare_attention``."""
+
+    cos: torch.Tensor  # in the dtype rotary is computed in
+    sin: torch.Tensor
+    # Boolean key mask [B, 1, 1, Tk] (True = attend) or None when nothing is padded.
+    key_mask: torch.Tensor | None
+
+
+def prepare_attention(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    position_ids: torch.Tensor | None,
+    past_len: int,
+    head_dim: int,
+    theta: float,
+    dtype: torch.dtype,
+) -> AttentionInputs:
+    """Resolve default position ids and turn a 2D padding mask into an SDPA key mask.
+
+    ``dtype`` is the precision rotary embeddings are applied in: LLaDA applies them in float32
+    ("rope_full_precision"), Qwen2/Dream in the activations' dtype.
+
+    ``attention_mask`` covers all keys (cached prefix + current tokens): shape [B, past_len + T].
+    Default positions continue from the prefix: ``past_len .. past_len + T - 1``.
+    """
+    b, t = input_ids.shape
+    if position_ids is None:
+        position_ids = torch.arange(past_len, past_len + t, device=input_ids.device).expand(b, t)
+    cos, sin = rotary_cos_sin(position_ids, head_dim, theta, dtype)
+    key_mask = None
+    if attention_mask is not None:
+        if attention_mask.shape != (b, past_len + t):
+            raise ValueError(
+                f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(b, past_len + t)} "
+                "(it must cover the cached prefix and the current tokens)"
+            )
+        mask = attention_mask.to(torch.bool)
+        if not bool(mask.all()):
+            key_mask = mask[:, None, None, :]
+    return AttentionInputs(cos=cos, sin=sin, key_mask=key_mask)
+
+
+def attend(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    att: AttentionInputs,
+    past: tuple[torch.Tensor, torch.Tensor] | None,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """Bidirectional attention of q [B, H, T, D] over (cached + current) keys with GQA.
+
+    Rotary is applied to q and k here (cached keys are stored rotated). Returns the attention
+    output [B, T, H*D] and this layer's full (k, v) so callers can cache a prefix of it.
+    """
+    q = apply_rotary(q.to(att.cos.dtype), att.cos, att.sin).to(v.dtype)
+    k = apply_rotary(k.to(att.cos.dtype), att.cos, att.sin).to(v.dtype)
+    if past is not None:
+        k = torch.cat((past[0], k), dim=2)
+        v = torch.cat((past[1], v), dim=2)
+    n_rep = q.shape[1] // k.shape[1]
+    kk = k.repeat_interleave(n_rep, dim=1) if n_rep > 1 else k
+    vv = v.repeat_interleave(n_rep, dim=1) if n_rep > 1 else v
+    out = F.scaled_dot_product_attention(q, kk, vv, attn_mask=att.key_mask, dropout_p=0.0, is_causal=False)
+    b, h, t, d = out.shape
+    return out.transpose(1, 2).reshape(b, t, h * d), (k, v)
+
+
+@dataclass
+class DiffusionLMOutput(ModelOutput):
+    """Output of both native architectures.
+
+    ``logits`` are raw (position i holds what the network outputs there; for Dream that
+    predicts token i+1). ``cache`` is a tuple over layers of (k, v) with shape
+    [B, n_kv_heads, past_len + T, head_dim], keys already rotated, returned when ``use_cache``.
+    """
+
+    logits: torch.Tensor | None = None
+    cache: tuple[tuple[torch.Tensor, torch.Tensor], ...] | None = None
+    hidden_states: torch.Tensor | None = None
+
+
+def slice_cache(
+    past: tuple[tuple[torch.Tensor, torch.Tensor], ...], end: int
+) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    """Keep the keys/values of positions [0, end) of every layer (the decoder's prefix cache)."""
+    return tuple((k[:, :, :end], v[:, :, :end]) for k, v in past)
