@@ -18,7 +18,7 @@ from tests.harness import naive_reference
 def _randomise_norms(net: torch.nn.Module, seed: int = 0) -> None:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for name, p in net.named_parameters():
+        for p in net.parameters():
             if p.dim() == 1:  # norm weights and biases default to 1/0: make parity see them
                 p.copy_(1 + 0.3 * torch.randn(p.shape, generator=g))
 
