@@ -175,6 +175,7 @@ TASK = Task(
     description="synthetic integer chains like 7+3*12 with step-by-step targets (CPU demo)",
     splits=("train", "test"),
     default_split="test",
+    sizes=DEFAULT_N,
     kind="math",
     sft_target=sft_target,
 )

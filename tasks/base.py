@@ -78,7 +78,8 @@ class Task:
     a local file or directory, or ``"hf:<id>"``). ``format_prompt(example, family)`` renders the
     full model input for ``family`` in ``FAMILIES``. ``verify(completion, example)`` is pure.
     ``batch_verify``, when given, grades many completions at once (worker pool, sandbox in
-    parallel) and must return exactly what mapping ``verify`` would.
+    parallel) and must return exactly what mapping ``verify`` would. ``sizes`` gives the number
+    of items per split when known without loading (benchmark sizes, generator defaults).
     """
 
     name: str
@@ -95,6 +96,7 @@ class Task:
     sft_target: Callable[[Example], str] | None = None
     lenient: bool = False
     batch_verify: Callable[[Sequence[str], Sequence[Example]], list[Verdict]] | None = None
+    sizes: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -117,6 +119,7 @@ class Task:
             if not callable(getattr(self, attr)):
                 raise ValueError(f"Task {self.name!r}: {attr} must be callable")
         object.__setattr__(self, "local_files", MappingProxyType(dict(self.local_files)))
+        object.__setattr__(self, "sizes", MappingProxyType(dict(self.sizes)))
 
     def verify_many(self, completions: Sequence[str], examples: Sequence[Example]) -> list[Verdict]:
         """Grade ``completions[i]`` against ``examples[i]`` for all i, in order."""

@@ -154,5 +154,6 @@ TASK = Task(
     description="Countdown (3 numbers, target <= 100): reach the target with + - * /; seeded generator",
     splits=("train", "test"),
     default_split="test",
+    sizes=DEFAULT_N,
     kind="logic",
 )

@@ -33,6 +33,7 @@ TASK = Task(
     default_split="test",
     hf_id=HF_ID,
     local_files=LOCAL_FILES,
+    sizes={"test": 1319, "train": 7473},
     kind="math",
     lenient=True,
 )

@@ -45,6 +45,7 @@ TASK = Task(
     default_split="train",
     hf_id=HF_ID,
     local_files=LOCAL_FILES,
+    sizes={"train": 7500},
     kind="math",
     lenient=True,
 )

@@ -148,5 +148,6 @@ TASK = Task(
     description="4x4 Sudoku with 8 empty cells and a unique solution; seeded generator",
     splits=("train", "test"),
     default_split="test",
+    sizes=DEFAULT_N,
     kind="logic",
 )
