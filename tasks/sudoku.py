@@ -54,8 +54,11 @@ def is_valid_solution(grid: str) -> bool:
 @lru_cache(maxsize=1)
 def all_solutions() -> tuple[str, ...]:
     """All 288 valid 4x4 Sudoku grids."""
-    rows = ["".join(p) for p in itertools.permutations("1234")]
-    return tuple(g for g in ("".join(c) for c in itertools.product(rows, repeat=4)) if is_valid_solution(g))
+    perms = ["".join(p) for p in itertools.permutations("1234")]
+    grids = [""]
+    for _ in range(4):  # add rows one at a time, keeping only column-consistent prefixes
+        grids = [g + r for g in grids for r in perms if all(r[c] not in g[c::4] for c in range(4))]
+    return tuple(g for g in grids if is_valid_solution(g))
 
 
 @lru_cache(maxsize=1)

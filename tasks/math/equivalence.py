@@ -77,15 +77,18 @@ class MathVerifierPool:
     """A pool of math-verify worker processes with per-item hard deadlines.
 
     ``timeout`` is math-verify's own (soft, alarm-based) limit per parse/compare; an item whose
-    worker reports nothing for ``3 * timeout + 2`` seconds is declared timed out. ``worker_cmd``
+    worker reports nothing for ``3 * timeout + grace`` seconds is declared timed out. ``worker_cmd``
     (default ``python -m tasks.math.worker``) gets the two pipe fds appended; tests swap it.
     """
 
-    def __init__(self, workers: int | None = None, worker_cmd: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, worker_cmd: Sequence[str] | None = None, grace: float = 2.0
+    ) -> None:
         n = workers or int(os.environ.get("RLDF_MATH_WORKERS", 0)) or min(8, os.cpu_count() or 1)
         if n < 1:
             raise ValueError(f"MathVerifierPool: workers must be >= 1, got {n}; set RLDF_MATH_WORKERS")
         self.size = n
+        self.grace = grace
         self.worker_cmd = list(worker_cmd or [sys.executable, "-m", "tasks.math.worker"])
         self._workers: list[_Worker] = []
         self._lock = threading.Lock()
@@ -106,7 +109,7 @@ class MathVerifierPool:
         results: list[tuple[bool, str] | None] = [None] * len(pairs)
         pending = collections.deque((i, g, p, timeout) for i, (g, p) in enumerate(pairs))
         chunk = max(1, min(32, len(pending) // (4 * self.size) or 1))
-        hard = 3 * timeout + 2.0
+        hard = 3 * timeout + self.grace
         remaining = len(pairs)
         while remaining:
             for w in self._workers:
