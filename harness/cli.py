@@ -20,6 +20,7 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "version": ("harness.commands.version", "print versions of rldf and its key dependencies"),
     "model": ("harness.commands.model", "inspect a model checkpoint (rldf model info PATH)"),
+    "generate": ("harness.commands.generate", "decode one prompt; --trace shows how it filled in"),
     "tasks": ("harness.commands.tasks", "list tasks with version, kind, splits, sizes and data sources"),
     "data": ("harness.commands.data", "dataset utilities (rldf data overlap TRAIN_SOURCE EVAL_SOURCE)"),
 }

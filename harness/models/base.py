@@ -127,12 +127,14 @@ class DiffusionLM:
         length = targets.shape[1]
         if start - self.logit_shift < 0:
             raise ValueError(f"{self.family}: cannot score position {start}; no logit predicts it")
-        raw = self.forward(input_ids, attention_mask=attention_mask, position_ids=position_ids).logits
         first = start - self.logit_shift
+        raw = self.forward(
+            input_ids, attention_mask=attention_mask, position_ids=position_ids, logits_range=(first, first + length)
+        ).logits  # raw[:, j] scores token start + j
         logps, ents = [], []
         for c0 in range(0, length, chunk):
             c1 = min(length, c0 + chunk)
-            lg = self.suppress(raw[:, first + c0 : first + c1].float())
+            lg = self.suppress(raw[:, c0:c1].float())
             # log p = logit[target] - logsumexp(logits): avoids materialising (and saving for
             # backward) a full log_softmax tensor next to the logits.
             lse = torch.logsumexp(lg, dim=-1)

@@ -165,6 +165,7 @@ class DreamModel(DreamPreTrainedModel):
         position_ids: torch.Tensor | None = None,
         cache: tuple[tuple[torch.Tensor, torch.Tensor], ...] | None = None,
         use_cache: bool = False,
+        logits_range: tuple[int, int] | None = None,
         **_: object,
     ) -> DiffusionLMOutput:
         """Same contract as ``LLaDAModelLM.forward``; logits are raw (position i predicts i+1)."""
@@ -185,5 +186,7 @@ class DreamModel(DreamPreTrainedModel):
             x, kv = layer(x, att=att, past=cache[i] if cache is not None else None)
             if use_cache:
                 caches.append(kv)
+        if logits_range is not None:
+            x = x[:, logits_range[0] : logits_range[1]]
         logits = self.lm_head(self.model.norm(x))
         return DiffusionLMOutput(logits=logits, cache=tuple(caches) if use_cache else None)

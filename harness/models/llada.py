@@ -200,6 +200,7 @@ class LLaDAModelLM(LLaDAPreTrainedModel):
         position_ids: torch.Tensor | None = None,
         cache: tuple[tuple[torch.Tensor, torch.Tensor], ...] | None = None,
         use_cache: bool = False,
+        logits_range: tuple[int, int] | None = None,
         **_: object,
     ) -> DiffusionLMOutput:
         """Run the network.
@@ -207,6 +208,9 @@ class LLaDAModelLM(LLaDAPreTrainedModel):
         ``attention_mask`` [B, past + T] marks real (1) vs padding (0) keys; ``position_ids``
         [B, T] default to ``past .. past + T - 1``; ``cache`` are the prefix keys/values
         (from an earlier call with ``use_cache=True``), which are read, never modified.
+        ``logits_range=(a, b)`` computes logits only for input positions a..b-1: the output
+        head is a large share of the compute with a 126k vocabulary, and decoding needs the
+        logits of one block only.
         """
         tr = self.model.transformer
         cfg = self.config
@@ -221,6 +225,8 @@ class LLaDAModelLM(LLaDAPreTrainedModel):
             x, kv = block(x, att=att, past=cache[i] if cache is not None else None)
             if use_cache:
                 caches.append(kv)
+        if logits_range is not None:
+            x = x[:, logits_range[0] : logits_range[1]]
         x = tr.ln_f(x)
         weight = tr.wte.weight if cfg.weight_tying else tr.ff_out.weight
         bias = None if cfg.weight_tying else tr.ff_out.bias
