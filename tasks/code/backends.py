@@ -117,7 +117,7 @@ class Backend:
         prefix = _interpreter_prefix(self.python)
         if prefix is not None:
             args += ["--ro-bind", prefix, prefix]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(scratch_mb << 20), "--tmpfs", "/tmp",
+        args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(scratch_mb << 20), "--tmpfs", "/tmp",
                  "--chdir", "/tmp"]
         return args
 

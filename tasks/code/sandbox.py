@@ -160,8 +160,9 @@ class Sandbox:
     def guarantees(self) -> frozenset[str]:
         """The promises (``backends.ALL_GUARANTEES``) the backend in use keeps on this machine."""
         kept = backends.guarantees(self.backend, self.root)
-        if self.backend == "rlimit" and any(os.stat(h).st_mode & 0o005 for h in self._hide):
-            kept -= {"no_home"}  # a world-readable home stays readable to the slot uid
+        home = os.path.expanduser("~")
+        if self.backend == "rlimit" and os.path.isdir(home) and os.stat(home).st_mode & 0o005:
+            kept -= {"no_home"}  # without a mount namespace a world-readable home stays readable
         return kept
 
     @property
