@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("harness.commands.generate", "decode one prompt; --trace shows how it filled in"),
     "tasks": ("harness.commands.tasks", "list tasks with version, kind, splits, sizes and data sources"),
     "data": ("harness.commands.data", "dataset utilities (rldf data overlap TRAIN_SOURCE EVAL_SOURCE)"),
+    "board": ("harness.commands.board", "result files -> leaderboard tables (md/latex/csv/html/terminal) and plots"),
 }
 
 

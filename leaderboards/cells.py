@@ -1,0 +1,95 @@
+"""One measured cell: value and 95% CI from the run(s) that fill it, plus their per-item scores.
+
+A cell normally holds one run and shows that run's own metric and CI, so the table agrees with
+``results.json``. When several runs land in one cell (e.g. seeds of the same method) they are
+pooled per item (all samples of all runs), and the CI is a bootstrap over items; that CI does
+not include seed-to-seed variance, which the footnote says. Per-item scores are read from
+``samples.jsonl`` lazily and cached, because only significance and pooled cells need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaderboards.collect import Run
+from leaderboards.significance import (
+    Counts,
+    SamplesUnavailable,
+    bootstrap_ci,
+    item_scores,
+    load_item_counts,
+    pool_counts,
+)
+
+
+@dataclass
+class CellStats:
+    value: float  # percent
+    ci_low: float | None  # percent
+    ci_high: float | None
+    ci_source: str  # e.g. "bootstrap-95" (from the result), "bootstrap over items (computed here)"
+    n_items: int
+    runs: list[Run]
+    scores: dict[str, float] | None  # per-item score in [0, 1], None if samples unusable
+    samples_problem: str | None  # why scores is None
+    pooled: bool = False
+
+
+class SamplesCache:
+    """Per-item correct counts per run, loaded once; problems are remembered per run."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, Counts | str] = {}
+        self.short_files: list[str] = []  # runs whose samples.jsonl has fewer records than counted
+
+    def counts(self, run: Run) -> Counts | str:
+        if run.path not in self._counts:
+            try:
+                counts, n_records = load_item_counts(run.samples_file)
+                expected = run.result.counts.get("n_samples")
+                if isinstance(expected, int) and n_records < expected:
+                    self.short_files.append(f"{run.path}: samples.jsonl has {n_records} of {expected} records")
+                self._counts[run.path] = counts
+            except SamplesUnavailable as exc:
+                self._counts[run.path] = str(exc)
+        return self._counts[run.path]
+
+
+def cell_stats(runs: list[Run], metric: str, cache: SamplesCache, n_boot: int, seed: int) -> CellStats:
+    """Value, CI and item scores for the runs of one cell (see module docstring)."""
+    parts = [cache.counts(r) for r in runs]
+    problems = [f"{r.path}: {p}" for r, p in zip(runs, parts) if isinstance(p, str)]
+    counts = None if problems else pool_counts([p for p in parts if not isinstance(p, str)])
+    scores = item_scores(counts) if counts else None
+    problem = "; ".join(problems) or None
+
+    if len(runs) == 1:
+        m = runs[0].result.metrics[metric]
+        lo, hi, source = m.ci_low, m.ci_high, m.ci_method or "95% CI from the result file"
+        if (lo is None or hi is None) and scores:
+            lo, hi = bootstrap_ci(scores, n_boot, seed)
+            source = "bootstrap over items (computed here; the result file had no CI)"
+        elif lo is None or hi is None:
+            lo = hi = None
+            source = "none"
+        return CellStats(
+            value=100.0 * float(m.value),
+            ci_low=None if lo is None else 100.0 * float(lo),
+            ci_high=None if hi is None else 100.0 * float(hi),
+            ci_source=source, n_items=m.n, runs=runs, scores=scores, samples_problem=problem,
+        )
+
+    if scores:
+        lo, hi = bootstrap_ci(scores, n_boot, seed)
+        value = sum(scores.values()) / len(scores)
+        return CellStats(
+            value=100.0 * value, ci_low=100.0 * lo, ci_high=100.0 * hi,
+            ci_source="bootstrap over items of pooled runs (computed here)", n_items=len(scores),
+            runs=runs, scores=scores, samples_problem=None, pooled=True,
+        )
+    values = [float(r.result.metrics[metric].value) for r in runs]
+    return CellStats(
+        value=100.0 * sum(values) / len(values), ci_low=None, ci_high=None,
+        ci_source="none (pooled runs without usable samples)", n_items=min(r.result.metrics[metric].n for r in runs),
+        runs=runs, scores=None, samples_problem=problem, pooled=True,
+    )
