@@ -6,8 +6,8 @@ set) and exactly one solution. Files may give d1's layout (``question`` containi
 puzzle, ``ground_truth`` = solution string), so d1's released generations load as a source.
 
 Grading (binary): the grid is the last ``\\boxed{}``, else the last ``<answer>...</answer>``;
-whitespace and ``, - _ |`` separators are dropped. Correct iff it is exactly 16 digits forming a
-valid Sudoku that keeps every given clue. ``extra["cell_accuracy"]`` is the fraction of empty
+everything but digits is dropped (spaces, separators, code fences). Correct iff it is exactly
+16 digits forming a valid Sudoku that keeps every given clue. ``extra["cell_accuracy"]`` is the fraction of empty
 cells filled like the gold solution (d1's metric), for comparison only; it is not the reward.
 """
 
@@ -116,14 +116,14 @@ def load(split: str | None = None, source: str | Path | None = None, n: int | No
 
 
 def extract_grid(completion: str) -> str | None:
-    """Digits of the last ``\\boxed{}`` (else last ``<answer>`` block), separators removed."""
+    """Digits of the last ``\\boxed{}`` (else last ``<answer>`` block); all non-digits dropped."""
     found = last_boxed(completion)
     if found is None:
         tags = [t for t in _ANSWER_TAG.findall(completion) if t.strip()]
         found = tags[-1] if tags else None
     if found is None:
         return None
-    return re.sub(r"[\s,\-_|]", "", found)
+    return re.sub(r"\D", "", found)
 
 
 def verify(completion: str, example: Example) -> Verdict:

@@ -2,17 +2,20 @@
 
 Strict mode accepts only explicit final-answer markers, tried in this order:
 
-1. the last *complete* ``\\boxed{...}`` or ``\\fbox{...}`` (brace-balanced; a truncated box at the
-   end of a completion is skipped, an earlier complete one is used), or ``\\boxed 5``;
+1. the last ``\\boxed{...}`` or ``\\fbox{...}`` (brace-balanced), or ``\\boxed 5``; if the last
+   box is never closed (a truncated or malformed completion) there is no boxed answer;
 2. the last GSM8K-style ``#### x`` line;
-3. the last "The (final) answer is x" sentence.
+3. the last ``<answer>...</answer>`` block (d1/R1-style prompts ask for these tags), unless it
+   holds a malformed box;
+4. the last "The (final) answer is x" sentence.
 
 Lenient mode tries strict first, then falls back to the last number anywhere in the text. Both
 are reported side by side in math verdicts, so a score can always be audited for how much it owes
 to the fallback.
 
 The returned string is lightly cleaned (surrounding ``$``, trailing period, thousands separators
-in plain numbers) but otherwise left as LaTeX for ``answers_match``.
+in plain numbers, unit words after a plain number: ``240 sheets per month`` -> ``240``) but
+otherwise left as LaTeX for ``answers_match``.
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ from __future__ import annotations
 import re
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BOX_WORD_RE = re.compile(r"boxed|fbox")  # also catches a box missing its backslash
 _BOX_SPACE_RE = re.compile(r"\\boxed +([^\s${}]+)")
 _HASH_RE = re.compile(r"####\s*([^\n]*)")
+_ANSWER_TAG_RE = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
+# "<number> <words>" where the words are units/nouns, not connectors that make a compound answer.
+_NUMBER_UNITS_RE = re.compile(r"^(-?\d[\d,]*(?:\.\d+)?)\s*([A-Za-z]{2,}(?:[\s/-]+[A-Za-z]+)*)$")
+_NOT_UNITS = {"and", "or", "to", "pi", "times", "plus", "minus", "over", "divided", "squared", "cubed", "sqrt", "root", "of"}
 _ANSWER_IS_RE = re.compile(
     r"(?:the\s+)?(?:final\s+)?answer\s+is\s*:?\s*(.+?)(?:\.(?:\s|$)|\n|$)", re.IGNORECASE
 )
@@ -47,17 +55,15 @@ def _balanced_from(text: str, open_idx: int) -> str | None:
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last complete ``\\boxed{}``/``\\fbox{}`` (or ``\\boxed x``), else None."""
-    candidates: list[tuple[int, str]] = []
-    for m in _BOX_RE.finditer(text):
-        content = _balanced_from(text, m.end() - 1)
-        if content is not None:
-            candidates.append((m.start(), content))
-    for m in _BOX_SPACE_RE.finditer(text):
-        candidates.append((m.start(), m.group(1)))
-    if not candidates:
+    """Content of the last ``\\boxed{}``/``\\fbox{}`` (or ``\\boxed x``); None if there is none
+    or the last one is never closed."""
+    last_brace = max(_BOX_RE.finditer(text), key=lambda m: m.start(), default=None)
+    last_space = max(_BOX_SPACE_RE.finditer(text), key=lambda m: m.start(), default=None)
+    if last_space is not None and (last_brace is None or last_space.start() > last_brace.start()):
+        return last_space.group(1)
+    if last_brace is None:
         return None
-    return max(candidates, key=lambda c: c[0])[1]
+    return _balanced_from(text, last_brace.end() - 1)
 
 
 def clean_answer(ans: str) -> str:
@@ -65,6 +71,9 @@ def clean_answer(ans: str) -> str:
     s = ans.strip()
     s = re.sub(r"(?<!\\)\$", "", s).strip()
     s = s.rstrip(" .")
+    m = _NUMBER_UNITS_RE.match(s)
+    if m and not _NOT_UNITS & set(re.split(r"[\s/-]+", m.group(2).lower())):
+        s = m.group(1)
     if _THOUSANDS_RE.match(s):
         s = s.replace(",", "")
     return s
@@ -77,6 +86,9 @@ def _strict(text: str) -> str | None:
     hashes = _HASH_RE.findall(text)
     if hashes and hashes[-1].strip():
         return clean_answer(hashes[-1])
+    tags = [t for t in _ANSWER_TAG_RE.findall(text) if t.strip()]
+    if tags and not _BOX_WORD_RE.search(tags[-1]):  # a box left unclosed inside it stays malformed
+        return clean_answer(tags[-1])
     said = _ANSWER_IS_RE.findall(text)
     if said and said[-1].strip():
         return clean_answer(said[-1])

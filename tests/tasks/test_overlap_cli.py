@@ -6,9 +6,35 @@ import json
 
 import pytest
 
-from harness.cli import main as rldf
+from harness.cli import SUBCOMMANDS
+from harness.errors import UserError
 from tasks import Example
 from tasks.overlap import filter_contaminated, find_overlap, normalize_question
+
+
+def rldf(argv: list[str]) -> int:
+    """``rldf tasks|data ...`` as harness.cli runs it, without importing the other subcommands
+    (some import torch at module level, which would dominate this file's runtime)."""
+    import argparse
+    import importlib
+    import sys
+
+    parser = argparse.ArgumentParser(prog="rldf")
+    sub = parser.add_subparsers(dest="command")
+    for name in ("tasks", "data"):
+        module = importlib.import_module(SUBCOMMANDS[name][0])
+        module.add_parser(sub, name, SUBCOMMANDS[name][1]).set_defaults(_module=module)
+    args = parser.parse_args(argv)
+    try:
+        return int(args._module.main(args) or 0)
+    except UserError as exc:
+        print(f"rldf {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def test_subcommands_are_registered():
+    assert SUBCOMMANDS["tasks"][0] == "harness.commands.tasks"
+    assert SUBCOMMANDS["data"][0] == "harness.commands.data"
 
 
 def _ex(i, q):
