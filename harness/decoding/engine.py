@@ -141,31 +141,53 @@ def _decode_batch(
         s, e = plen + blk * cfg.block_length, plen + (blk + 1) * cfg.block_length
         schedule = cfg.static_schedule(blk) if cfg.remasking == "static" else None
         cache = None
+        cache_rows: torch.Tensor | None = None
         k = 0
         while True:
             block_masked = x[:, s:e] == lm.mask_id
             active = block_masked.any(dim=1)
             if not bool(active.any()) or (schedule is not None and k >= len(schedule)):
                 break
+            # Only rows that still have masks in this block are computed: rows that finished the
+            # block (or stopped at EOS) wait without spending compute.
+            rows_idx = None if bool(active.all()) else active.nonzero().squeeze(1)
+            sub = (lambda t: t) if rows_idx is None else (lambda t: t.index_select(0, rows_idx))
+            a_arg = None if attn_arg is None else sub(attn_arg)
             if cache is None:
                 out = lm.forward(
-                    x, attention_mask=attn_arg, position_ids=pos_arg, use_cache=cfg.use_cache,
-                    logits_range=(s - shift, e - shift),
+                    sub(x), attention_mask=a_arg, position_ids=None if pos_arg is None else sub(pos_arg),
+                    use_cache=cfg.use_cache, logits_range=(s - shift, e - shift),
                 )
                 if cfg.use_cache:
+                    # the first forward of a block runs every active row; rows inactive now never
+                    # need this block's cache (a row only goes inactive once its block is done)
                     cache = slice_cache(out.cache, s - shift)
+                    cache_rows = rows_idx
             else:
                 w0 = s - shift
+                if rows_idx is not None and (cache_rows is None or len(cache_rows) != len(rows_idx)):
+                    # map the active rows onto the rows the cache was built for
+                    where = rows_idx if cache_rows is None else torch.searchsorted(cache_rows, rows_idx)
+                    use = tuple((k.index_select(0, where), v.index_select(0, where)) for k, v in cache)
+                else:
+                    use = cache
                 out = lm.forward(
-                    x[:, w0:], attention_mask=attn_arg, position_ids=None if pos_arg is None else pos_arg[:, w0:],
-                    cache=cache, logits_range=(0, e - s),
+                    sub(x[:, w0:]), attention_mask=a_arg,
+                    position_ids=None if pos_arg is None else sub(pos_arg[:, w0:]),
+                    cache=use, logits_range=(0, e - s),
                 )
             forwards += 1
             nfe += active.long()
-            logits = lm.suppress(out.logits.float())  # [B, block, V]: entry j scores token s + j
-            tokens, probs, scores = sample_tokens(
-                logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.score, generators
-            )
+            logits = lm.suppress(out.logits.float())  # [B_active, block, V]: entry j scores token s + j
+            gens = generators
+            if rows_idx is not None and generators is not None:
+                # idle rows draw nothing, so a row's random stream never depends on its batch mates
+                gens = [generators[i] for i in rows_idx.tolist()]
+            tokens, probs, scores = sample_tokens(logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.score, gens)
+            if rows_idx is not None:
+                tokens = torch.zeros((b, tokens.shape[1]), dtype=tokens.dtype, device=device).index_copy(0, rows_idx, tokens)
+                probs = torch.zeros((b, probs.shape[1]), dtype=probs.dtype, device=device).index_copy(0, rows_idx, probs)
+                scores = torch.zeros((b, scores.shape[1]), dtype=scores.dtype, device=device).index_copy(0, rows_idx, scores)
             if cfg.defer_eos:
                 scores = torch.where(torch.isin(tokens, stop_ids), torch.full_like(scores, -1.0), scores)
             scores = scores.masked_fill(~block_masked, float("-inf"))
