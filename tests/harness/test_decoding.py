@@ -117,7 +117,7 @@ def test_sampling_does_not_depend_on_batch_mates_given_row_seeds(lm):
     for i in range(len(PROMPTS)):
         alone = decode(lm, [PROMPTS[i]], cfg, row_seeds=[10 + i])
         assert torch.equal(alone.completion_ids[0], batch.completion_ids[i])
-        assert torch.equal(alone.token_probs[0], batch.token_probs[i])
+        assert torch.allclose(alone.token_probs[0], batch.token_probs[i], atol=1e-5)
 
 
 @pytest.mark.parametrize("block", [24, 8])
