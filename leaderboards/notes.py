@@ -80,7 +80,7 @@ def build_notes(
             + ". Per-item pooling of all samples; the CI covers items, not run-to-run variance."
         )
     for desc in mixed.values():
-        notes.append(f"‡ Mixed protocols allowed by --allow-mixed-protocols in {desc}. These values are not comparable.")
+        notes.append(f"‡ Mixed protocols allowed by --allow-mixed-protocols in {desc}. These values are not comparable, so none is marked best.")
     for cid, desc in across_groups.items():
         notes.append(
             f"Column '{col_label.get(cid, cid)}': groups use different protocols ({desc}); compare rows within a group only."

@@ -46,10 +46,11 @@ def plot_training_curves(logs: list[TrainingLog], out_dir: Path) -> list[Path]:
     for r, (col, ylabel) in enumerate(panels):
         for c, (x, xlabel) in enumerate([("step", "optimizer step"), ("time", "wall time (s)")]):
             ax = axes[r][c]
-            for lg in logs:
+            for i, lg in enumerate(logs):  # fixed colour per run across all panels
                 data = lg.frame[[x, col]].dropna()
                 if not data.empty:
-                    ax.plot(data[x], data[col], marker="o" if col == "eval_accuracy" else None, ms=3, label=lg.label)
+                    ax.plot(data[x], data[col], color=f"C{i % 10}", marker="o" if col == "eval_accuracy" else None,
+                            ms=3, label=lg.label)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)

@@ -1,11 +1,32 @@
 """Table specs: which results go in a table, as which rows and columns, in what order, labelled how.
 
 A spec is a small YAML file (``leaderboards/specs/*.yaml``) so a paper table is reproducible
-from result files alone. Rows select runs by dotted fields of the RunResult (``model.method``,
-``model.id``, ...) with shell-style patterns; columns are tasks, optionally split by one more
-field (the *variant*, e.g. ``protocol.settings.gen_length``). Without a spec, rows are models and
-columns are task x protocol name. Every problem is reported as one line naming the spec file and
-the field, and what to write instead.
+from result files alone. Without a spec, rows are models and columns are task x protocol name.
+Every problem is reported as one line naming the spec file and the field. Format::
+
+    name: rldf_main                 # default: file stem
+    title: ...                      # optional heading
+    caption: ...                    # table caption
+    results: ["**/results.json"]    # globs below each RESULTS folder (default shown)
+    protocol_scope: column          # or "group": one protocol per column *within a group*
+    bootstrap: {samples: 10000, seed: 0}
+    baseline: base                  # row id for deltas/significance (or per group, below)
+    groups:                         # optional row blocks, each with its own baseline
+      - {id: llada, label: LLaDA-8B-Instruct, baseline: llada-base}
+    rows:                           # in display order; a run matches when every field matches
+      - id: llada-base
+        label: LLaDA-8B-Instruct
+        group: llada
+        match: {model.family: llada, model.method: [base, null]}   # patterns; null = field absent
+    columns:
+      tasks: [{name: gsm8k, label: GSM8K, metric: accuracy}]
+      variants: {key: protocol.settings.gen_length, name: gen_length, values: [128, 256, 512], label: "{value}"}
+    reported:                       # published numbers, shown as separate rows
+      - {file: d1.yaml, entry: llada-d1-parser, label: optional override}
+
+Match fields are dotted paths into the RunResult (``model.method``, ``protocol.external``, ...)
+plus ``path`` (the result file); values are shell-style patterns compared as strings. A run
+that matches two rows is an error; one that matches no row or column is listed on stderr.
 """
 
 from __future__ import annotations
@@ -30,13 +51,16 @@ SCOPES = ("column", "group")
 class RowSpec:
     id: str
     label: str
-    match: dict[str, tuple[str, ...]]  # dotted field -> accepted patterns (any)
+    match: dict[str, tuple[str | None, ...]]  # dotted field -> accepted patterns (any); None = field absent
     group: str | None = None
 
     def matches(self, run: Run) -> bool:
         for key, patterns in self.match.items():
             value = run.get(key)
-            if value is None or not any(fnmatchcase(str(value), p) for p in patterns):
+            if value is None:
+                if None not in patterns:
+                    return False
+            elif not any(p is not None and fnmatchcase(str(value), p) for p in patterns):
                 return False
         return True
 
@@ -106,11 +130,11 @@ def resolve_spec_path(arg: str) -> Path:
     raise UserError(f"--spec {arg}: no such file and no shipped spec of that name (shipped: {names})")
 
 
-def _str_list(value: Any, where: str) -> tuple[str, ...]:
+def _str_list(value: Any, where: str, allow_null: bool = False) -> tuple:
     items = value if isinstance(value, list) else [value]
-    if not items or any(v is None or isinstance(v, (dict, list)) for v in items):
+    if not items or any((v is None and not allow_null) or isinstance(v, (dict, list)) for v in items):
         raise UserError(f"{where}: expected a value or a list of values")
-    return tuple(str(v) for v in items)
+    return tuple(None if v is None else str(v) for v in items)
 
 
 def _mapping(value: Any, where: str) -> dict:
@@ -166,7 +190,7 @@ def load_spec(path: str | Path) -> Spec:
         rows.append(RowSpec(
             id=rid,
             label=str(r.get("label", rid)),
-            match={str(k): _str_list(v, f"{where}.match.{k}") for k, v in match.items()},
+            match={str(k): _str_list(v, f"{where}.match.{k}", allow_null=True) for k, v in match.items()},
             group=str(group) if group is not None else None,
         ))
     if not rows:

@@ -219,7 +219,7 @@ def build_board(
                 sig_problems.append(f"{row_label[rid]} vs {row_label[base_id]}, {col.label}: {why}")
         records.append(rec)
 
-    _mark_best(records, spec.protocol_scope == "group")
+    _mark_best([r for r in records if r["column_id"] not in mixed], spec.protocol_scope == "group")
     reported_rows, unplaced, entries = _place_reported(spec, columns, records)
 
     filled_rows = {r["row_id"] for r in records}
@@ -251,7 +251,11 @@ def build_board(
 
 
 def _mark_best(records: list[dict[str, Any]], per_group: bool) -> None:
-    """Bold the highest measured value (at display precision) per column, or per column and group."""
+    """Bold the highest measured value (at display precision) per column, or per column and group.
+
+    Columns that mix protocols (allowed by flag) are left out by the caller: their values are not
+    comparable, so no cell in them is "best".
+    """
     blocks: dict[tuple, list[dict]] = defaultdict(list)
     for rec in records:
         blocks[(rec["column_id"], rec["group"] if per_group else None)].append(rec)
@@ -297,11 +301,17 @@ def _place_reported(
                        variant=col.variant, value=rv.value, mark="", best=False, provenance=rv.provenance,
                        files=entry.source.key)
             records.append(rec)
+        missing = []
         for task, vals in entry.values.items():
             for key, rv in vals.items():
                 if task in tasks and (task, key) not in placed:
-                    where = "variant not stated" if key == UNSTATED else f"{entry.variant or 'variant'} {key}"
-                    unplaced.append(f"{row.label}: {task} {rv.value:g} ({where}) [{rv.provenance}]")
+                    where = "" if key == UNSTATED else f" at {entry.variant or 'variant'} {key}"
+                    tag = f" [{rv.provenance}]" if rv.provenance != entry.provenance else ""
+                    missing.append(f"{task} {rv.value:g}{where}{tag}")
+        if missing:
+            unstated = any(UNSTATED in entry.values.get(t, {}) for t in tasks)
+            what = (spec.variants.name if spec.variants else "variant") + " not stated" if unstated else ""
+            unplaced.append(f"{row.label} [{entry.provenance}]: {', '.join(missing)}" + (f" ({what})" if what else ""))
         if placed:
             rows.append(row)
     return rows, unplaced, entries
