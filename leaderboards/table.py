@@ -98,6 +98,13 @@ def _columns(spec: Spec) -> list[Column]:
     return cols
 
 
+def _variant_str(value: Any) -> str:
+    """Compare variant values as spec strings: 256, 256.0 and "256" are the same column."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
 def _assign(runs: list[Run], spec: Spec, columns: list[Column]) -> tuple[dict, list[str]]:
     by_key = {(c.task, c.variant): c for c in columns}
     cells: dict[tuple[str, str], list[Run]] = defaultdict(list)
@@ -107,7 +114,7 @@ def _assign(runs: list[Run], spec: Spec, columns: list[Column]) -> tuple[dict, l
         if len(rows) > 1:
             names = ", ".join(r.id for r in rows)
             raise UserError(f"{run.path} matches rows {names} of {spec.source or 'the spec'}; make their 'match' more specific")
-        variant = None if spec.variants is None else str(run.get(spec.variants.key))
+        variant = None if spec.variants is None else _variant_str(run.get(spec.variants.key))
         col = by_key.get((str(run.get("task.name")), variant))
         if not rows or col is None:
             what = "no row" if not rows else f"no column (task {run.get('task.name')}, {spec.variants.key if spec.variants else 'task'} = {variant})"
