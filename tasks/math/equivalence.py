@@ -5,7 +5,8 @@ Why processes: math-verify's timeouts rely on ``signal.alarm`` (main thread only
 runs in a small pool of ``tasks.math.worker`` processes; an item that outlives its hard deadline
 gets its worker killed and replaced and counts as *not equivalent*. The caller never hangs.
 
-Cheap cases skip the pool: identical strings match, two different plain integers do not.
+Cheap cases skip the pool: identical strings match, and two plain numbers are compared exactly
+unless they are within math-verify's rounding of each other.
 ``answers_match`` (one pair) and ``answers_match_many`` (a batch, in parallel) share one lazily
 started pool per process, shut down at exit. ``RLDF_MATH_WORKERS`` overrides its size.
 """
@@ -21,21 +22,46 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from fractions import Fraction
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 DEFAULT_TIMEOUT = 5.0
-_INT_RE = re.compile(r"^-?\d+$")
+_DECIMAL_RE = re.compile(r"^-?(?:\d+(?:\.\d+)?|\.\d+)$")
+_FRACTION_RE = re.compile(r"^(?P<sign>-?)(?:\\[dt]?frac\{(?P<num>\d+)\}\{(?P<den>\d+)\}|(?P<num2>\d+)/(?P<den2>\d+))$")
 _PKG_ROOT = str(Path(__file__).resolve().parents[2])
 
 
+def _simple_number(s: str) -> Fraction | None:
+    """Exact value of a plain integer, decimal, ``a/b`` or ``\\frac{a}{b}``; else None."""
+    if _DECIMAL_RE.match(s):
+        return Fraction(s)
+    m = _FRACTION_RE.match(s)
+    if m is None:
+        return None
+    num, den = int(m.group("num") or m.group("num2")), int(m.group("den") or m.group("den2"))
+    if den == 0:
+        return None
+    return -Fraction(num, den) if m.group("sign") else Fraction(num, den)
+
+
 def _fast_match(gold: str, pred: str) -> bool | None:
-    """Decide without math-verify when trivially possible; None = ask math-verify."""
+    """Decide without math-verify when that is certain; None = ask math-verify.
+
+    Identical strings match. Two plain numbers (integers, decimals, simple fractions) match when
+    exactly equal and do not when they differ by more than 1e-5 relative; math-verify, which
+    rounds to 6 decimals, decides the close calls (``\\frac{1}{3}`` vs ``0.333333``).
+    """
     g, p = gold.strip().replace(" ", ""), pred.strip().replace(" ", "")
     if g == p:
         return True
-    if _INT_RE.match(g) and _INT_RE.match(p):
-        return int(g) == int(p)
+    a, b = _simple_number(g), _simple_number(p)
+    if a is None or b is None:
+        return None
+    if a == b:
+        return True
+    if abs(a - b) > Fraction(1, 100000) * max(1, abs(a), abs(b)):
+        return False
     return None
 
 
@@ -108,7 +134,7 @@ class MathVerifierPool:
     def _run(self, pairs: Sequence[tuple[str, str]], timeout: float) -> list[tuple[bool, str]]:
         results: list[tuple[bool, str] | None] = [None] * len(pairs)
         pending = collections.deque((i, g, p, timeout) for i, (g, p) in enumerate(pairs))
-        chunk = max(1, min(32, len(pending) // (4 * self.size) or 1))
+        chunk = max(1, min(8, len(pending) // (4 * self.size)))  # small chunks keep both workers busy to the end
         hard = 3 * timeout + self.grace
         remaining = len(pairs)
         while remaining:
@@ -168,9 +194,12 @@ def default_pool() -> MathVerifierPool:
 
 
 def answers_match_detailed(
-    pairs: Sequence[tuple[str, str]], timeout: float = DEFAULT_TIMEOUT
+    pairs: Sequence[tuple[str, str]], timeout: float = DEFAULT_TIMEOUT, pool: MathVerifierPool | None = None
 ) -> list[tuple[bool, str]]:
-    """Like ``answers_match_many`` but with a note per pair: "fast", "math-verify" or "timeout"."""
+    """Like ``answers_match_many`` but with a note per pair: "fast", "math-verify" or "timeout".
+
+    ``pool`` defaults to the process-wide pool (benchmarks pass a fresh one).
+    """
     out: list[tuple[bool, str] | None] = [None] * len(pairs)
     slow: dict[tuple[str, str], list[int]] = {}
     for i, (g, p) in enumerate(pairs):
@@ -181,7 +210,7 @@ def answers_match_detailed(
             slow.setdefault((g, p), []).append(i)
     if slow:
         keys = list(slow)
-        graded = default_pool().match_many(keys, timeout=timeout)
+        graded = (pool or default_pool()).match_many(keys, timeout=timeout)
         for key, (ok, note) in zip(keys, graded):
             for i in slow[key]:
                 out[i] = (ok, note or "math-verify")

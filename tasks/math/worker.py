@@ -25,9 +25,13 @@ def wrap_latex(answer: str) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _parsed(answer: str, timeout: float) -> tuple:
-    from math_verify import parse
+    """math-verify's parse, LaTeX-only first (about 2x cheaper); the default extraction configs
+    (LaTeX + plain expressions, which also read ``10\\%``) only when that finds no expression."""
+    from math_verify import LatexExtractionConfig, parse
 
-    return tuple(parse(wrap_latex(answer), parsing_timeout=max(1, round(timeout))))
+    text, limit = wrap_latex(answer), max(1, round(timeout))
+    found = parse(text, extraction_config=[LatexExtractionConfig()], parsing_timeout=limit)
+    return tuple(found if len(found) >= 2 else parse(text, parsing_timeout=limit))
 
 
 def match(gold: str, pred: str, timeout: float) -> bool:

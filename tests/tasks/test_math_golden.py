@@ -121,3 +121,15 @@ def test_math_task_verify_matches_batch():
     ex = Example(id="t", question="q", answer="\\frac{\\sqrt{3}}{2}")
     comps = ["\\boxed{\\frac{\\sqrt3}{2}}", "\\boxed{0.5}", "no answer"]
     assert task.verify_many(comps, [ex] * 3) == [task.verify(c, ex) for c in comps]
+
+
+def test_fast_path_agrees_with_math_verify():
+    from tasks.math.equivalence import _fast_match, default_pool
+
+    pairs = [("18", "18.00"), ("\\frac{1}{2}", "0.5"), ("-\\frac{1}{2}", "-0.5"), ("3/4", "\\dfrac{3}{4}"),
+             ("\\frac{1}{3}", "0.3333"), ("2", "3"), ("0.5", "0.5001"), ("-7", "7"), (".25", "\\frac{1}{4}"),
+             ("1234", "1235"), ("\\frac{7}{2}", "3.5"), ("100", "99.99")]
+    fast = [_fast_match(g, p) for g, p in pairs]
+    assert None not in fast
+    slow = [ok for ok, _ in default_pool().match_many(pairs)]
+    assert fast == slow
