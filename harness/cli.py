@@ -21,8 +21,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "version": ("harness.commands.version", "print versions of rldf and its key dependencies"),
     "model": ("harness.commands.model", "inspect a model checkpoint (rldf model info PATH)"),
     "generate": ("harness.commands.generate", "decode one prompt; --trace shows how it filled in"),
+    "train": ("harness.commands.train", "RL fine-tuning with RLDF or a baseline estimator"),
     "tasks": ("harness.commands.tasks", "list tasks with version, kind, splits, sizes and data sources"),
     "data": ("harness.commands.data", "dataset utilities (rldf data overlap TRAIN_SOURCE EVAL_SOURCE)"),
+    "eval": ("harness.commands.eval", "evaluate models on tasks under a pinned protocol (resumable, multi-process)"),
+    "rescore": ("harness.commands.rescore", "grade generations produced elsewhere (JSONL) with rldf verifiers"),
+    "lm-eval": ("harness.commands.lm_eval", "run lm-evaluation-harness with the rldf backend registered (--model rldf)"),
     "board": ("harness.commands.board", "result files -> leaderboard tables (md/latex/csv/html/terminal) and plots"),
 }
 

@@ -1,0 +1,36 @@
+"""``d1``: diffu-GRPO's one-step estimate (Zhao et al. 2025): the whole completion masked and
+each prompt token masked with probability ``p_mask_prompt`` (0.15), one forward.
+
+The prompt mask is drawn once per update; with ``num_iterations > 1`` the same masked input is
+reused for the old and new log-probs, so the PPO ratio compares like with like.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from trainer.estimators.base import Estimator, ForwardPlan, RowRNG, TrainBatch
+
+
+def prompt_masked_plan(batch: TrainBatch, p_mask_prompt: float, rng: RowRNG) -> ForwardPlan:
+    """The d1 forward: completion fully masked, real prompt tokens masked with probability p.
+
+    Draws cover each row's real prompt tokens only, so left padding does not shift them.
+    """
+    mask_prompt = torch.zeros_like(batch.prompt_attn, dtype=torch.bool)
+    for row in range(batch.size):
+        n = int(batch.prompt_attn[row].sum())
+        draw = torch.rand(n, generator=rng(row)).to(batch.prompt.device)
+        mask_prompt[row, batch.prompt.shape[1] - n :] = draw < p_mask_prompt
+    loss = batch.valid & batch.trainable[:, None]
+    return ForwardPlan(
+        mask_completion=torch.ones_like(batch.valid), mask_prompt=mask_prompt,
+        loss_mask=loss, keep_mask=loss, active=batch.trainable.clone(),
+    )
+
+
+def plan(batch: TrainBatch, cfg, rng: RowRNG) -> list[ForwardPlan]:
+    return [prompt_masked_plan(batch, cfg.p_mask_prompt, rng)]
+
+
+ESTIMATOR = Estimator(name="d1", plan=plan, description="d1 one-step estimate with random prompt masking")

@@ -1,0 +1,313 @@
+"""The RL loop, top to bottom: rollout -> verify -> advantages -> estimator -> loss -> step.
+
+    rldf train --config configs/train/tiny_arith.yaml --out runs/rldf [--set run.max_steps=50] [--resume]
+    accelerate launch --config_file configs/accelerate/ddp.yaml -m harness.cli train --config ... --out ...
+
+Every random choice is seeded from (run.seed, purpose, step, item, rank-independent ids), so a
+run resumed from its latest checkpoint repeats a straight run exactly and N processes see the
+same global batches as one. Checkpoints carry model (HF format), optimizer, scheduler and RNG
+states and are written atomically; a non-finite loss, gradient or reward stops the run with the
+last good checkpoint kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.errors import UserError
+from harness.io import atomic_write_json, atomic_write_text
+from harness.seeds import generator
+from trainer import rollout as rollout_mod
+from trainer.advantages import filter_groups
+from trainer.batching import ItemStream
+from trainer.checkpoint import CheckpointManager
+from trainer.config import TrainConfig
+from trainer.config_io import config_to_dict
+from trainer.estimators import RowRNG, get_estimator
+from trainer.metrics_log import MetricsLog
+from trainer.optim import build_optimizer, build_scheduler
+from trainer.update import NonFiniteError, run_update
+
+
+@dataclass
+class TrainSummary:
+    steps: int
+    train_seconds: float
+    checkpoint: str | None
+    last_eval: dict[str, Any] | None
+    stopped: str  # "max_steps" | "max_seconds"
+
+
+def resolve_template(lm: Any, template: str) -> str:
+    """'auto' -> the model's family if its tokenizer has a chat template, else 'plain'."""
+    if template != "auto":
+        return template
+    tok = lm.tokenizer
+    return lm.family if tok is not None and getattr(tok, "chat_template", None) else "plain"
+
+
+def load_training_data(cfg: TrainConfig, log: Any) -> tuple[Any, list]:
+    """The reward task and its training items, minus anything that appears in an eval set."""
+    from tasks import get_task
+    from tasks.overlap import filter_contaminated
+
+    task = get_task(cfg.data.task)
+    kwargs = {"n": cfg.data.n} if cfg.data.n is not None and task.name == "arithmetic" else {}
+    examples = task.load(split=cfg.data.split, source=cfg.data.source, **kwargs)
+    if cfg.data.n is not None:
+        examples = examples[: cfg.data.n]
+    eval_names = list(dict.fromkeys([*cfg.data.eval_sets, *cfg.eval.tasks]))
+    if eval_names and not cfg.data.allow_contaminated:
+        sets = {}
+        for name in eval_names:
+            tname, _, split = name.partition(":")
+            et = get_task(tname)
+            sets[name] = et.load(split=split or et.default_split)
+        examples, report = filter_contaminated(examples, sets)
+        if report.dropped:
+            log(f"contamination guard: dropped {len(report.dropped)} training items found in {eval_names}")
+    if not examples:
+        raise UserError(f"no training items left for task '{task.name}' (split {cfg.data.split}); check data.*")
+    return task, examples
+
+
+def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bool = False) -> TrainSummary:
+    """Run (or resume) RL training; returns a summary. Rank 0 writes logs and checkpoints."""
+    from accelerate import Accelerator
+
+    from harness.models import load_model
+
+    out = Path(out_dir)
+    acc = Accelerator(mixed_precision=cfg.run.mixed_precision, step_scheduler_with_optimizer=False)
+    main = acc.is_main_process
+
+    def say(msg: str) -> None:
+        if main and not quiet:
+            print(f"[rldf train] {msg}", flush=True)
+
+    _check_out_dir(out, cfg, resume, main)
+    acc.wait_for_everyone()
+    torch.manual_seed(cfg.run.seed)
+    lm = load_model(cfg.model.path, device=acc.device, dtype=cfg.model.dtype,
+                    trust_remote_code=cfg.model.trust_remote_code)
+    template = resolve_template(lm, cfg.data.template)
+    task, examples = load_training_data(cfg, say)
+    estimator = get_estimator(cfg.estimator.name)
+    ref_lm = None
+    if cfg.loss.beta > 0 or (cfg.loss.entropy_coeff and cfg.loss.beta > 0):
+        ref_lm = replace(lm, net=copy.deepcopy(lm.net).requires_grad_(False).eval())
+    if cfg.model.gradient_checkpointing:
+        lm.net.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    lm.net.train()
+    optimizer = build_optimizer(lm.net, cfg.optim)
+    total_updates = cfg.run.max_steps * cfg.loss.num_iterations
+    scheduler = build_scheduler(optimizer, cfg.optim, total_updates)
+    train_net, optimizer, scheduler = acc.prepare(lm.net, optimizer, scheduler)
+    sharded = _check_sharded_rollout(acc, cfg)
+    # rollouts and evals run the replicated module directly; sharded ones go through the wrapper
+    policy = replace(lm, net=train_net if sharded else acc.unwrap_model(train_net))
+    ckpt = CheckpointManager(acc, out, keep_best=cfg.run.keep_best)
+    metrics = MetricsLog(out / "metrics.jsonl", enabled=main,
+                         tensorboard_dir=out / "tensorboard" if cfg.run.tensorboard else None)
+    stream = ItemStream(len(examples), cfg.rollout.prompts_per_step, cfg.run.seed)
+
+    start_step, train_seconds, last_eval = 0, 0.0, None
+    if resume:
+        path = ckpt.latest()
+        if path is None:
+            say("no checkpoint found; starting from scratch")
+        else:
+            state = ckpt.load(path)
+            start_step, train_seconds = int(state["step"]), float(state.get("train_seconds", 0.0))
+            last_eval = state.get("last_eval")
+            if main:
+                metrics.truncate_after(start_step)
+            say(f"resumed from {path} at step {start_step}")
+    elif main:
+        metrics.truncate_after(-1)
+
+    if cfg.eval.at_start and start_step == 0 and cfg.eval.tasks:
+        last_eval = _evaluate(policy, cfg, out, 0, acc, say)
+        metrics.log(0, {"eval_accuracy": last_eval["accuracy"], "time": 0.0})
+
+    stopped = "max_steps"
+    step = start_step
+    bar = _progress(main and not quiet, cfg.run.max_steps, start_step)
+    try:
+        while step < cfg.run.max_steps:
+            if cfg.run.max_seconds is not None and train_seconds >= cfg.run.max_seconds:
+                stopped = "max_seconds"
+                break
+            t_step = time.perf_counter()
+            # 1. rollout: this process's prompts, G completions each, graded once
+            idx = stream.rank_indices(step, acc.process_index, acc.num_processes)
+            roll = rollout_mod.collect(policy, task, [examples[i] for i in idx], idx, template, cfg, step)
+            if not torch.isfinite(roll.rewards[~torch.isnan(roll.rewards)]).all():
+                raise NonFiniteError("non-finite reward from the verifier")
+            # 2. advantages (group-relative) and optional group filtering
+            batch = rollout_mod.to_train_batch(roll, lm, cfg, acc.device)
+            if cfg.advantage.max_groups is not None:
+                steps_per_sample = torch.where(batch.valid, batch.step_map, -1).max(1).values + 1
+                keep = filter_groups(roll.rewards, roll.groups, steps_per_sample.cpu(), cfg.advantage.max_groups,
+                                     generator(cfg.run.seed, "filter", step, acc.process_index))
+                rows = torch.nonzero(torch.isin(batch.groups.cpu(), torch.tensor(keep))).squeeze(1)
+                batch = batch.select(rows.to(acc.device))
+            # 3. estimator: which noisy inputs to score, which positions get loss
+            plans = estimator.plan(batch, cfg.estimator, RowRNG(cfg.run.seed, step, batch.sample_ids))
+            # 4-5. loss, backward per forward, one optimizer step (per PPO iteration)
+            t_update = time.perf_counter()
+            stats = run_update(lm, train_net, ref_lm, batch, plans, estimator, cfg, acc, optimizer, scheduler)
+            step += 1
+            elapsed = time.perf_counter() - t_step
+            train_seconds += elapsed
+            record = _step_record(roll, batch, plans, stats, acc, scheduler, train_seconds, elapsed,
+                                  time.perf_counter() - t_update)
+            if step % cfg.run.log_every == 0 or step == cfg.run.max_steps:
+                metrics.log(step, record)
+            if bar is not None:
+                bar[0].update(bar[1], advance=1, description=f"train r={record['reward_mean']:.3f}")
+            if cfg.eval.every and step % cfg.eval.every == 0 and cfg.eval.tasks:
+                last_eval = _evaluate(policy, cfg, out, step, acc, say)
+                metrics.log(step, {"eval_accuracy": last_eval["accuracy"], "time": train_seconds})
+            if cfg.run.save_every and step % cfg.run.save_every == 0:
+                _save(ckpt, train_net, lm, cfg, step, train_seconds, last_eval)
+    except NonFiniteError as exc:
+        good = ckpt.latest()
+        raise UserError(
+            f"step {step + 1}: {exc}; the run stopped without saving this step. Last good checkpoint: "
+            f"{good or 'none'}; lower optim.lr or raise loss.beta and resume with --resume"
+        ) from exc
+    finally:
+        if bar is not None:
+            bar[0].stop()
+    if cfg.eval.tasks and (last_eval is None or last_eval.get("step") != step):
+        last_eval = _evaluate(policy, cfg, out, step, acc, say)
+        metrics.log(step, {"eval_accuracy": last_eval["accuracy"], "time": train_seconds})
+    path = _save(ckpt, train_net, lm, cfg, step, train_seconds, last_eval)
+    say(f"done: {step} steps in {train_seconds:.1f}s of training; checkpoint {path}")
+    return TrainSummary(step, train_seconds, str(path), last_eval, stopped)
+
+
+def _save(ckpt, net, lm, cfg, step, train_seconds, last_eval) -> Path:
+    metric = last_eval["accuracy"] if last_eval and last_eval.get("step") == step else None
+    state = {"train_seconds": train_seconds, "last_eval": last_eval, "config": config_to_dict(cfg)}
+    return ckpt.save(step, net, lm.tokenizer, state, metric)
+
+
+def _evaluate(policy, cfg, out, step, acc, say) -> dict[str, Any]:
+    """Evaluate the live policy on ``eval.tasks`` under ``eval.protocol``; mean accuracy."""
+    from harness.eval import evaluate_task
+
+    if not cfg.eval.protocol:
+        raise UserError("eval.tasks is set but eval.protocol is not; set eval.protocol (e.g. rldf-tiny)")
+    was = policy.net.training
+    policy.net.eval()
+    accs, per_task = [], {}
+    for name in cfg.eval.tasks:
+        res = evaluate_task(
+            policy, name, cfg.eval.protocol, out / "eval" / f"step-{step:06d}" / name, limit=cfg.eval.limit,
+            seed=cfg.run.seed, model_id=f"{Path(cfg.model.path).name}@step{step}",
+            model_meta={"method": cfg.estimator.name, "step": step}, progress=False,
+        )
+        accs.append(res.metrics["accuracy"].value)
+        per_task[name] = res.metrics["accuracy"].value
+    policy.net.train(was)
+    mean = sum(accs) / len(accs)
+    say(f"step {step}: eval accuracy {mean:.4f} {per_task}")
+    return {"step": step, "accuracy": mean, "tasks": per_task}
+
+
+def _step_record(roll, batch, plans, stats, acc, scheduler, train_seconds, elapsed, update_seconds) -> dict:
+    """What one step logs: rewards, advantages, loss parts, positions, steps, timings."""
+    r = roll.rewards[~torch.isnan(roll.rewards)]
+    groups = roll.groups
+    best = [float(roll.rewards[groups == g].nan_to_num(0).max()) for g in torch.unique(groups)]
+    gen = roll.generation
+    chosen = [int(s) for p in plans if p.steps is not None for s in p.steps[p.active].tolist()]
+    record = {
+        "time": train_seconds,
+        "step_seconds": elapsed,
+        "rollout_seconds": roll.decode_seconds,
+        "reward_seconds": roll.reward_seconds,
+        "update_seconds": update_seconds,
+        "reward_mean": float(r.mean()) if r.numel() else None,
+        "reward_std": float(r.std()) if r.numel() > 1 else 0.0,
+        "reward_task": sum(best) / len(best),
+        "unscorable": int(torch.isnan(roll.rewards).sum()),
+        "adv_abs_mean": float(batch.advantages.abs().mean()),
+        "zero_adv_frac": float((batch.advantages == 0).float().mean()),
+        "loss": stats.loss,
+        "pg_loss": stats.pg_loss,
+        "kl": stats.kl,
+        "entropy": stats.entropy,
+        "clip_frac": stats.clip_frac,
+        "effective_positions": stats.effective_positions,
+        "grad_norm": stats.grad_norm,
+        "forwards": stats.forwards,
+        "rollout_logp_gap": stats.rollout_logp_gap,
+        "chosen_steps": chosen[:64],
+        "traj_steps_mean": float((torch.where(batch.valid, batch.step_map, -1).max(1).values + 1).float().mean()),
+        "nfe_mean": float(gen.nfe.float().mean()),
+        "gen_tokens_mean": float(gen.gen_tokens.float().mean()),
+        "lr": float(scheduler.get_last_lr()[0]),
+    }
+    if acc.num_processes > 1:
+        for key in ("reward_mean", "reward_task", "adv_abs_mean", "loss"):
+            if record[key] is not None:
+                t = torch.tensor([record[key]], device=acc.device)
+                record[key] = float(acc.reduce(t, reduction="mean").item())
+    return record
+
+
+def _check_out_dir(out: Path, cfg: TrainConfig, resume: bool, main: bool) -> None:
+    saved = out / "config.json"
+    if main:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create output directory {out}: {exc.strerror}") from exc
+    current = config_to_dict(cfg)
+    if saved.exists():
+        old = json.loads(saved.read_text())
+        ignore = ("max_steps", "max_seconds", "log_every", "save_every")
+        strip = lambda d: {**d, "run": {k: v for k, v in d.get("run", {}).items() if k not in ignore}}  # noqa: E731
+        if not resume and (out / "checkpoints").exists():
+            raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        if resume and strip(old) != strip(current):
+            raise UserError(f"{saved}: the run was started with a different config; resume with the same settings")
+    if main:
+        atomic_write_json(saved, current)
+        import yaml
+
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(current, sort_keys=False))
+
+
+def _check_sharded_rollout(acc: Any, cfg: TrainConfig) -> bool:
+    """True under FSDP/DeepSpeed, whose sharded model needs every process to run the same
+    forwards while decoding: static remasking without early stopping guarantees that."""
+    kind = str(acc.distributed_type)
+    sharded = "FSDP" in kind or "DEEPSPEED" in kind
+    if sharded and (cfg.rollout.sampler.remasking != "static" or cfg.rollout.sampler.stop_at_eos):
+        raise UserError(
+            f"rollouts under {kind} run the sharded model in lockstep: set rollout.sampler.remasking=static "
+            "and rollout.sampler.stop_at_eos=false (or train with DDP)"
+        )
+    return sharded
+
+
+def _progress(enabled: bool, total: int, done: int):
+    if not enabled:
+        return None
+    from harness.progress import progress_bar
+
+    bar = progress_bar(unit="step")
+    task = bar.add_task("train", total=total, completed=done)
+    bar.start()
+    return bar, task

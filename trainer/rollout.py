@@ -1,0 +1,83 @@
+"""Rollouts: G completions per prompt through the decoding engine, graded once.
+
+The policy decodes with the protocol-grade decoder (``harness.decoding``), so the trajectory
+the estimators replay (``step_map``) and the probabilities they weight steps by
+(``token_probs``) are recorded for LLaDA and Dream alike. Rewards are computed exactly once per
+completion (the reference computes them twice); ``None`` verdicts (unscorable) become NaN and
+are excluded downstream. Each row samples from its own generator seeded by (seed, step, item,
+sample), so rollouts do not depend on batch composition, process count or resumption.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from harness.decoding import Generation, decode
+from harness.seeds import derive_seed
+from trainer.advantages import group_advantages
+from trainer.estimators.base import TrainBatch
+from trainer.schedules import valid_positions
+
+
+@dataclass
+class Rollout:
+    """Completions of one process's prompts for one step (row = prompt index * G + sample)."""
+
+    generation: Generation
+    rewards: torch.Tensor  # [N] float, NaN = unscorable
+    groups: torch.Tensor  # [N] long, global item index of the prompt
+    sample_ids: torch.Tensor  # [N] long, item * G + j
+    verdicts: list[Any]
+    decode_seconds: float
+    reward_seconds: float
+
+
+def collect(
+    lm: Any, task: Any, examples: list, item_ids: list[int], template: str, cfg: Any, step: int
+) -> Rollout:
+    """Decode ``cfg.rollout.group_size`` completions for each example and grade them."""
+    g = cfg.rollout.group_size
+    prompts, seeds, groups, sample_ids, rows_examples = [], [], [], [], []
+    for ex, item in zip(examples, item_ids):
+        text = task.format_prompt(ex, template)
+        for j in range(g):
+            prompts.append(text)
+            seeds.append(derive_seed(cfg.run.seed, "rollout", step, item, j))
+            groups.append(item)
+            sample_ids.append(item * g + j)
+            rows_examples.append(ex)
+    t0 = time.perf_counter()
+    was_training = lm.net.training
+    lm.net.eval()
+    gen = decode(lm, prompts, cfg.rollout.sampler, batch_size=cfg.rollout.batch_size, row_seeds=seeds)
+    lm.net.train(was_training)
+    t1 = time.perf_counter()
+    verdicts = task.verify_many(gen.text, rows_examples)
+    rewards = torch.tensor([float("nan") if v.score is None else float(v.score) for v in verdicts])
+    return Rollout(gen, rewards, torch.tensor(groups), torch.tensor(sample_ids), verdicts, t1 - t0,
+                   time.perf_counter() - t1)
+
+
+def to_train_batch(roll: Rollout, lm: Any, cfg: Any, device: torch.device | str) -> TrainBatch:
+    """Left-pad prompts, mark valid positions, compute group advantages."""
+    gen = roll.generation
+    n, length = gen.completion_ids.shape
+    plen = max(len(p) for p in gen.prompt_ids)
+    prompt = torch.full((n, plen), lm.pad_id, dtype=torch.long)
+    attn = torch.zeros((n, plen), dtype=torch.long)
+    for i, p in enumerate(gen.prompt_ids):
+        prompt[i, plen - len(p):] = torch.tensor(p)
+        attn[i, plen - len(p):] = 1
+    valid = valid_positions(gen.gen_tokens, length, cfg.estimator.train_on_stop)
+    adv = group_advantages(roll.rewards, roll.groups, cfg.advantage.scale_by_std, cfg.advantage.std_floor)
+    trainable = ~torch.isnan(roll.rewards) & valid.any(1)
+    batch = TrainBatch(
+        prompt=prompt, prompt_attn=attn, completion=gen.completion_ids, step_map=gen.step_map,
+        token_probs=gen.token_probs, valid=valid, advantages=adv, trainable=trainable, groups=roll.groups,
+        sample_ids=roll.sample_ids,
+    )
+    return TrainBatch(**{k: getattr(batch, k).to(device) for k in batch.__dataclass_fields__})

@@ -1,0 +1,187 @@
+"""One policy update from a batch of rollouts: estimator forwards -> loss -> backward -> step.
+
+The k forwards of an update are run one at a time with ``backward`` after each (memory: one
+forward's activations at a time) and a single optimizer step at the end; gradients are
+synchronised across processes only on the last backward. Every process runs the same number
+of forwards (padded with inactive ones), which sharded strategies (FSDP, ZeRO-3) require.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from trainer.estimators.base import Estimator, ForwardPlan, TrainBatch, dummy_plan
+from trainer.losses import kl_estimate, norm_count, normalize, pg_token_loss, wd1_loss, wd1_weights
+
+
+class NonFiniteError(RuntimeError):
+    """A loss, gradient or reward that is NaN/inf; the loop stops and keeps its last checkpoint."""
+
+
+@dataclass
+class UpdateStats:
+    loss: float = 0.0
+    pg_loss: float = 0.0
+    kl: float = 0.0
+    entropy: float = 0.0
+    clip_frac: float = 0.0
+    effective_positions: float = 0.0  # sum |E| / (sum |V| * k_pad), the reference's ratio
+    forwards: int = 0
+    grad_norm: float = 0.0
+    rollout_logp_gap: float | None = None  # mean |log p_train - log p_rollout| on current-step tokens
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def _logprobs(lm: Any, net: Any, plan: ForwardPlan, batch: TrainBatch, want_entropy: bool):
+    x = plan.noisy_input(batch, lm.mask_id)
+    view = lm if net is None else _with_net(lm, net)
+    return view.token_logprobs(
+        x, batch.completion, batch.prompt.shape[1], attention_mask=batch.attention(),
+        position_ids=batch.positions(), return_entropy=want_entropy,
+    )
+
+
+def _with_net(lm: Any, net: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(lm, net=net)
+
+
+def run_update(
+    lm: Any,
+    train_net: Any,
+    ref_lm: Any | None,
+    batch: TrainBatch,
+    plans: list[ForwardPlan],
+    estimator: Estimator,
+    cfg: Any,
+    accelerator: Any,
+    optimizer: Any,
+    scheduler: Any,
+) -> UpdateStats:
+    """Train on ``plans``: ``loss.num_iterations`` optimizer steps over the same forwards."""
+    lcfg, ecfg = cfg.loss, cfg.estimator
+    n_local = torch.tensor([len(plans)], device=batch.completion.device)
+    k_pad = int(accelerator.reduce(n_local, reduction="max").item()) if accelerator.num_processes > 1 else len(plans)
+    k_pad = max(k_pad, 1)
+    plans = plans + [dummy_plan(batch) for _ in range(k_pad - len(plans))]
+    want_entropy = lcfg.entropy_coeff != 0
+    ppo = lcfg.num_iterations > 1
+
+    with torch.no_grad():
+        old = [_logprobs(lm, train_net, p, batch, False)[0] for p in plans] if ppo else None
+        ref = None
+        if ref_lm is not None:
+            ref = [_logprobs(ref_lm, None, p, batch, want_entropy) for p in plans]
+
+    world = accelerator.num_processes
+
+    def share(local: float) -> float:
+        """Global count / world: the denominator that makes DDP's averaged gradient exact."""
+        if world == 1:
+            return local
+        t = torch.tensor([local], device=batch.completion.device, dtype=torch.float64)
+        return float(accelerator.reduce(t, reduction="sum").item()) / world
+
+    stats = UpdateStats(forwards=k_pad * lcfg.num_iterations)
+    n_valid = float(batch.valid[batch.trainable].sum())
+    gaps = []
+    for _ in range(lcfg.num_iterations):
+        totals = {"loss": 0.0, "pg": 0.0, "kl": 0.0, "ent": 0.0, "clipped": 0.0, "positions": 0.0}
+        for i, plan in enumerate(plans):
+            last = i == len(plans) - 1
+            sync = contextlib.nullcontext() if last or accelerator.num_processes == 1 else accelerator.no_sync(train_net)
+            with sync, accelerator.autocast():
+                logp, ent = _logprobs(lm, train_net, plan, batch, want_entropy)
+                loss, parts = _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old[i] if old else None,
+                                         ref[i] if ref else None, share)
+                loss = loss / k_pad
+            if not math.isfinite(float(loss.detach())):
+                raise NonFiniteError(f"non-finite loss ({float(loss.detach())}) in forward {i}")
+            accelerator.backward(loss)
+            totals["loss"] += float(loss.detach())
+            for key in ("pg", "kl", "ent", "clipped", "positions"):
+                totals[key] += parts[key]
+            if plan.steps is not None and not ppo:
+                cur = plan.keep_mask & plan.active[:, None]
+                if bool(cur.any()):
+                    rollout_lp = torch.log(batch.token_probs.clamp_min(1e-10))
+                    gaps.append(float((logp.detach() - rollout_lp)[cur].abs().mean()))
+        grad_norm = _clip(accelerator, train_net, cfg.optim.grad_clip)
+        if not math.isfinite(grad_norm):
+            raise NonFiniteError(f"non-finite gradient norm ({grad_norm})")
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        positions = max(totals["positions"], 1.0)
+        stats.loss = totals["loss"]
+        stats.pg_loss = totals["pg"] / k_pad
+        stats.kl = totals["kl"] / positions
+        stats.entropy = totals["ent"] / positions
+        stats.clip_frac = totals["clipped"] / positions
+        stats.effective_positions = totals["positions"] / max(n_valid * k_pad, 1.0)
+        stats.grad_norm = grad_norm
+    stats.rollout_logp_gap = sum(gaps) / len(gaps) if gaps else None
+    return stats
+
+
+def _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old_logp, ref, share=lambda x: x):
+    """Scalar loss of one forward (before dividing by k_pad) and its logged parts.
+
+    ``share`` turns a local normalisation count into the data-parallel denominator.
+    """
+    rows = plan.active & batch.trainable
+    positions = plan.loss_mask & rows[:, None]
+    if estimator.filterable and ecfg.low_prob_threshold > 0:
+        prob = torch.exp(old_logp if old_logp is not None else logp.detach())
+        positions = (positions & (prob >= ecfg.low_prob_threshold)) | (plan.keep_mask & rows[:, None])
+    parts = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clipped": 0.0, "positions": float(positions.sum())}
+    denom = share(norm_count(positions, lcfg.norm, batch.trainable))
+    if estimator.objective == "wd1":
+        seq = (logp * positions).sum(1) / positions.sum(1).clamp(min=1)
+        n_groups = share(float(torch.unique(batch.groups[rows]).numel()))
+        loss = wd1_loss(seq, wd1_weights(batch.advantages, batch.groups, rows), batch.groups, n_groups)
+        parts["pg"] = float(loss.detach())
+        tok_extra = torch.zeros_like(logp)
+    else:
+        old = old_logp if old_logp is not None else logp.detach()
+        tok, clipped = pg_token_loss(logp, old, batch.advantages, lcfg.clip_eps_low, lcfg.clip_eps_high)
+        parts["clipped"] = float((clipped & positions).sum())
+        tok_extra = tok
+        loss = None
+    if ref is not None and lcfg.beta > 0:
+        kl = kl_estimate(logp, ref[0], lcfg.kl_type)
+        parts["kl"] = float((kl.detach() * positions).sum())
+        tok_extra = tok_extra + lcfg.beta * kl
+    if ent is not None:
+        parts["ent"] = float((ent.detach() * positions).sum())
+        if ref is not None and ref[1] is not None:
+            tok_extra = tok_extra + lcfg.entropy_coeff * (ref[1] - ent).abs()
+        else:
+            tok_extra = tok_extra + lcfg.entropy_coeff * ent
+    if plan.weight is not None:
+        tok_extra = tok_extra * plan.weight
+    if estimator.objective == "wd1":
+        reg = normalize(tok_extra, positions, lcfg.norm, batch.trainable, denom) if (ref is not None or ent is not None) else 0.0
+        total = loss + reg
+    else:
+        total = normalize(tok_extra, positions, lcfg.norm, batch.trainable, denom)
+        parts["pg"] = float(normalize(tok.detach(), positions, lcfg.norm, batch.trainable, denom))
+    # keep every parameter in the graph even when nothing is trained (inactive padding forwards)
+    total = total + 0.0 * logp.sum()
+    return total, parts
+
+
+def _clip(accelerator: Any, net: Any, max_norm: float) -> float:
+    if max_norm and max_norm > 0:
+        return float(accelerator.clip_grad_norm_(net.parameters(), max_norm))
+    total = torch.zeros(())
+    for p in net.parameters():
+        if p.grad is not None:
+            total = total + p.grad.detach().float().pow(2).sum().cpu()
+    return float(total.sqrt())
