@@ -1,0 +1,213 @@
+"""``evaluate_task``: items -> prompts -> decode -> verify -> records -> metrics -> ``RunResult``.
+
+    from harness.eval import evaluate_task
+    result = evaluate_task(lm, "gsm8k", "rldf-greedy-256", "out/llada/gsm8k", limit=100)
+
+The same call serves ``rldf eval``, the trainer's periodic evaluation (pass the live policy and
+``examples=`` once loaded, ``out_dir=None`` to stay in memory) and ``accelerate launch`` /
+``torchrun`` data parallelism (work units are sharded round-robin and merged; see
+``harness.eval.dist``). With an ``out_dir`` every batch's records are appended and fsynced
+before the next batch starts, and a re-run skips what is there (``harness.eval.store``), so a
+killed run resumes with no duplicate and no missing record. Every (item, sample) decodes with
+its own seed (``row_seed``), and decoding is batch-invariant, so results do not depend on batch
+size, sharding or interruptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.decoding import decode
+from harness.errors import UserError
+from harness.eval.dist import current_shard
+from harness.eval.identity import default_model_id, key_prefix, now_iso, record_key, row_seed, state_hash
+from harness.eval.prompts import build_prompts, prompt_family
+from harness.eval.records import apply_verdict, make_record
+from harness.eval.report import build_result, speed_stats
+from harness.eval.store import RESULTS, RecordStore, ensure_writable
+from harness.protocols import Protocol, load_protocol
+from harness.results import RunResult
+from tasks import Example, Task, get_task
+
+log = logging.getLogger(__name__)
+DEFAULT_BATCH_SIZE = 16
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, description: str, total: int, unit: str) -> Iterator[Callable[[int], None]]:
+    if not enabled or total == 0:
+        yield lambda n: None
+        return
+    from harness.progress import progress_bar
+
+    with progress_bar(unit) as bar:
+        task_id = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task_id, n)
+
+
+def select_items(
+    task: Task, protocol: Protocol, limit: int | None, split: str | None, source: Any, examples: Sequence[Example] | None
+) -> tuple[list[Example], int]:
+    """The items to evaluate (first ``min(max_items, limit)``) and how many were available."""
+    if limit is not None and limit < 1:
+        raise UserError(f"--limit must be a positive number of items, got {limit}")
+    pool = list(examples) if examples is not None else task.load(split=split, source=source)
+    caps = [c for c in (protocol.max_items, limit) if c is not None]
+    items = pool[: min(caps)] if caps else pool
+    if not items:
+        raise UserError(f"task {task.name!r} has no items to evaluate (split {split or task.default_split!r})")
+    seen: set[str] = set()
+    for ex in items:
+        if ex.id in seen:
+            raise UserError(f"task {task.name!r}: item id {ex.id!r} occurs twice; item ids must be unique to resume")
+        seen.add(ex.id)
+    return items, len(pool)
+
+
+def _model_section(lm: Any, model_id: str | None, weights_hash: str | None, state: str, meta: dict | None) -> dict:
+    if weights_hash is None and getattr(lm, "path", None):
+        from harness.models import weights_fingerprint
+
+        weights_hash = weights_fingerprint(lm.path)
+    path = getattr(lm, "path", None)
+    return {
+        "id": model_id or default_model_id(getattr(lm, "name", "") or path or "model"),
+        "path": None if path is None else str(path),
+        "weights_hash": weights_hash or state,
+        "state_hash": state,
+        "family": lm.family,
+        "dtype": str(lm.dtype).replace("torch.", ""),
+        "label": None,
+        "method": None,
+        "step": None,
+        **(meta or {}),
+    }
+
+
+def evaluate_task(
+    lm: Any,
+    task: Task | str,
+    protocol: Protocol | str,
+    out_dir: str | Path | None,
+    *,
+    limit: int | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    split: str | None = None,
+    source: Any = None,
+    examples: Sequence[Example] | None = None,
+    model_id: str | None = None,
+    weights_hash: str | None = None,
+    model_meta: dict[str, Any] | None = None,
+    batch_size: int | None = None,
+    progress: bool = True,
+    distributed: bool | None = None,
+) -> RunResult:
+    """Evaluate ``lm`` on ``task`` under ``protocol``; write ``results.json`` + ``samples.jsonl``
+    to ``out_dir`` (None = in memory only) and return the ``RunResult``.
+
+    ``samples`` overrides the protocol's samples per item (the protocol name and hash change).
+    ``examples`` skips loading (periodic evaluation). ``weights_hash`` overrides the model's
+    identity in resume keys (default: a hash of the weights in memory). ``model_meta`` is merged
+    into ``RunResult.model`` (label, method, step, ...). ``distributed=None`` shards across
+    processes when a process group is initialised; ``False`` evaluates everything here.
+    """
+    started, t0 = now_iso(), time.perf_counter()
+    task = get_task(task) if isinstance(task, str) else task
+    protocol = load_protocol(protocol)
+    if samples is not None:
+        protocol = protocol.with_changes(samples=samples)
+    items, n_available = select_items(task, protocol, limit, split, source, examples)
+    shard = current_shard(distributed)
+    family = prompt_family(protocol.template, lm)
+    prompts = build_prompts(task, items, family, protocol.shots)
+    state = state_hash(lm.net)
+    prefix = key_prefix(weights_hash or state, protocol.hash)
+    k = protocol.samples
+    units = [(i, s) for i in range(len(items)) for s in range(k)]
+    keys = [record_key(prefix, items[i].id, s) for i, s in units]
+
+    store, done = None, {}
+    if out_dir is not None:
+        out = Path(out_dir)
+        ensure_writable(out)
+        store = RecordStore(out, shard.rank)
+        done = store.resume(prefix, seed, set(keys), task.version)
+    mine = [j for j in range(len(units)) if shard.owns(j)]
+    regrade = [j for j in mine if keys[j] in done and done[keys[j]].get("task_version") != task.version]
+    todo = [j for j in mine if keys[j] not in done]
+
+    fresh: list[dict[str, Any]] = []
+    if regrade:  # graded by another verifier version: keep the completion, grade again
+        verdicts = task.verify_many([done[keys[j]]["completion"] for j in regrade], [items[units[j][0]] for j in regrade])
+        fresh += [apply_verdict(done[keys[j]], v, task.version) for j, v in zip(regrade, verdicts)]
+        if store is not None:
+            store.append(fresh)
+    bs = batch_size or DEFAULT_BATCH_SIZE
+    unit = "item" if k == 1 else "sample"
+    desc = f"{task.name}" + (f" (rank {shard.rank}/{shard.world})" if shard.world > 1 else "")
+    with _progress(progress and shard.is_main, desc, len(todo), unit) as advance:
+        for c in range(0, len(todo), bs):
+            chunk = todo[c : c + bs]
+            exs = [items[units[j][0]] for j in chunk]
+            seeds = [row_seed(seed, items[i].id, s) for i, s in (units[j] for j in chunk)]
+            gen = decode(lm, [prompts[units[j][0]] for j in chunk], protocol.sampler, row_seeds=seeds)
+            verdicts = task.verify_many(gen.text, exs)
+            recs = [
+                make_record(
+                    key=keys[j], example=ex, sample=units[j][1], prompt=prompts[units[j][0]], completion=gen.text[r],
+                    verdict=v, task_version=task.version, nfe=int(gen.nfe[r]), gen_tokens=int(gen.gen_tokens[r]),
+                    seed=seed, row_seed=seeds[r],
+                )
+                for r, (j, ex, v) in enumerate(zip(chunk, exs, verdicts))
+            ]
+            if store is not None:
+                store.append(recs)
+            fresh += recs
+            advance(len(chunk))
+
+    merged = dict(done)
+    decoded = 0
+    for part in shard.gather(fresh):
+        for rec in part:
+            decoded += rec["key"] not in done
+            merged[rec["key"]] = rec
+    missing = [key for key in keys if key not in merged]
+    if missing:
+        raise RuntimeError(f"evaluation finished without records for {len(missing)} unit(s), e.g. {missing[0]}")
+    ordered = [merged[key] for key in keys]
+    wall = time.perf_counter() - t0
+    new_tokens = sum(merged[key].get("gen_tokens") or 0 for key in keys if key not in done)
+    speed = {
+        **speed_stats(ordered, protocol.sampler.gen_length),
+        "wall_seconds": wall,
+        "tokens_per_second": new_tokens / wall if decoded else None,
+        "decoded_samples": decoded,
+        "resumed_samples": len(keys) - decoded,
+        "world_size": shard.world,
+    }
+    result = build_result(
+        [ordered[i * k : (i + 1) * k] for i in range(len(items))],
+        model=_model_section(lm, model_id, weights_hash, state, model_meta),
+        task={
+            "name": task.name, "version": task.version, "kind": task.kind,
+            "split": split or (None if examples is not None else task.default_split),
+            "source": None if source is None else str(source), "n_available": n_available, "limit": limit,
+        },
+        protocol={**protocol.to_record(), "prompt_family": family},
+        samples=k, parser=protocol.parser, majority=task.kind == "math", speed=speed, seed=seed,
+        started_at=started, finished_at=now_iso(),
+    )
+    if store is not None:
+        if shard.is_main:
+            store.finalize(ordered)
+            result.save(store.dir / RESULTS)
+        shard.barrier()
+    acc = result.metrics["accuracy"]
+    log.info("%s on %s (%s): accuracy %.4f over %d items, %.1fs", result.model["id"], task.name, protocol.name, acc.value, acc.n, wall)
+    return result

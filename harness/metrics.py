@@ -1,0 +1,161 @@
+"""Metrics over per-sample records: accuracy with uncertainty, unbiased pass@k, maj@k.
+
+Items, not samples, are the unit of uncertainty: every metric is a mean over items of a
+per-item value (the item's mean correctness over its K samples, its pass@k estimate, or its
+majority vote), so its standard error and its bootstrap CI resample items. Unscorable samples
+(``correct is None``: a sandbox failure, say) are left out, not counted wrong; an item with no
+scorable sample is left out of that metric (``n`` says how many items remain).
+
+* ``accuracy`` = the protocol's headline parser (strict or lenient); ``accuracy_strict`` and,
+  where the task has lenient extraction, ``accuracy_lenient`` are always reported beside it.
+* ``reward_mean`` = mean verifier score (fractional for code pass rates).
+* ``pass@k`` (K > 1; k = 1, 2, 4, ... and K): Chen et al. 2021's unbiased estimator
+  ``1 - C(n-c, k) / C(n, k)`` per item with n scorable samples and c correct (items with n < k
+  are left out).
+* ``maj@K`` (math, K > 1): the most frequent extracted answer over the item's samples is
+  correct; ties go to the answer seen first; samples with no extracted answer do not vote.
+
+The bootstrap is seeded (``seed``), so the same records always give the same CI.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.results import Metric
+
+DEFAULT_BOOTSTRAP = 1000
+CI_METHOD = "bootstrap-95"
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k for ``c`` correct out of ``n`` samples: ``1 - C(n-c, k) / C(n, k)``."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"pass_at_k needs 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
+    if n - c < k:
+        return 1.0
+    # product form of the binomial ratio: numerically stable for large n (Chen et al. 2021)
+    return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+
+
+def pass_ks(samples: int) -> list[int]:
+    """The k values reported for K samples: 1, 2, 4, ... below K, and K itself (K > 1)."""
+    if samples <= 1:
+        return []
+    ks = {samples}
+    k = 1
+    while k < samples:
+        ks.add(k)
+        k *= 2
+    return sorted(ks)
+
+
+def bootstrap_ci(values: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> tuple[float, float]:
+    """Percentile 95% CI of the mean, resampling ``values`` with replacement ``n_boot`` times."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0:
+        raise ValueError("bootstrap_ci needs at least one value")
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    chunk = max(1, 2_000_000 // x.size)  # bound memory at ~16 MB of indices per chunk
+    for a in range(0, n_boot, chunk):
+        b = min(n_boot, a + chunk)
+        idx = rng.integers(0, x.size, size=(b - a, x.size))
+        means[a:b] = x[idx].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def mean_metric(values: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> Metric:
+    """Mean of per-item values with its standard error (ddof=1) and a bootstrap 95% CI."""
+    n = len(values)
+    if n == 0:
+        return Metric(value=0.0, n=0)
+    x = np.asarray(values, dtype=np.float64)
+    value = float(x.mean())
+    stderr = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None
+    lo, hi = bootstrap_ci(x, n_boot, seed)
+    return Metric(value=value, n=n, stderr=stderr, ci_low=lo, ci_high=hi, ci_method=CI_METHOD)
+
+
+def lenient_correct(record: dict[str, Any]) -> bool | None:
+    """The lenient verdict of a record (None when unscorable or the task has no lenient parser)."""
+    if record.get("correct") is None:
+        return None
+    lenient = record.get("lenient")
+    return None if not isinstance(lenient, dict) else lenient.get("correct")
+
+
+def _headline(record: dict[str, Any], parser: str) -> tuple[bool | None, str | None]:
+    """(correct, extracted answer) of a record under ``parser``."""
+    if parser == "lenient" and isinstance(record.get("lenient"), dict):
+        return lenient_correct(record), record["lenient"].get("answer")
+    return record.get("correct"), record.get("answer")
+
+
+def majority_correct(votes: Sequence[tuple[str | None, bool | None]]) -> bool | None:
+    """maj@K of one item from (answer, correct) per sample; None if no sample is scorable."""
+    scorable = [(a, c) for a, c in votes if c is not None]
+    if not scorable:
+        return None
+    tally: dict[str, list] = {}  # answer -> [count, first index, correctness of first occurrence]
+    for i, (answer, correct) in enumerate(scorable):
+        if answer is None:
+            continue
+        key = " ".join(str(answer).split())
+        if key not in tally:
+            tally[key] = [0, i, bool(correct)]
+        tally[key][0] += 1
+    if not tally:
+        return False
+    best = max(tally.values(), key=lambda t: (t[0], -t[1]))
+    return best[2]
+
+
+def item_means(items: Sequence[Sequence[bool | float | None]]) -> list[float]:
+    """Per-item mean over non-None values; items with none are dropped."""
+    out = []
+    for vals in items:
+        got = [float(v) for v in vals if v is not None]
+        if got:
+            out.append(sum(got) / len(got))
+    return out
+
+
+def compute_metrics(
+    records_by_item: Sequence[Sequence[dict[str, Any]]],
+    *,
+    samples: int,
+    parser: str = "strict",
+    majority: bool = False,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = 0,
+) -> dict[str, Metric]:
+    """All metrics for records grouped by item (each record: ``correct``, ``score``, ``answer``,
+    optional ``lenient`` = ``{"correct", "answer"}``). See the module docstring."""
+    strict = [[r.get("correct") for r in recs] for recs in records_by_item]
+    has_lenient = any(isinstance(r.get("lenient"), dict) for recs in records_by_item for r in recs)
+    metrics: dict[str, Metric] = {"accuracy_strict": mean_metric(item_means(strict), n_boot, seed)}
+    if has_lenient:
+        lenient = [[lenient_correct(r) for r in recs] for recs in records_by_item]
+        metrics["accuracy_lenient"] = mean_metric(item_means(lenient), n_boot, seed)
+    headline = "accuracy_lenient" if parser == "lenient" and has_lenient else "accuracy_strict"
+    metrics = {"accuracy": metrics[headline], **metrics}
+    scores = [[r.get("score") for r in recs] for recs in records_by_item]
+    metrics["reward_mean"] = mean_metric(item_means(scores), n_boot, seed)
+    heads = [[_headline(r, parser) for r in recs] for recs in records_by_item]
+    for k in pass_ks(samples):
+        per_item = []
+        for votes in heads:
+            flags = [c for _, c in votes if c is not None]
+            if len(flags) >= k:
+                per_item.append(pass_at_k(len(flags), sum(flags), k))
+        metrics[f"pass@{k}"] = mean_metric(per_item, n_boot, seed)
+    if majority and samples > 1:
+        maj = [majority_correct(votes) for votes in heads]
+        metrics[f"maj@{samples}"] = mean_metric([float(m) for m in maj if m is not None], n_boot, seed)
+    return metrics
