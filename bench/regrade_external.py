@@ -147,7 +147,9 @@ def _print_table(summary: dict) -> None:
         table.add_row(task, length, f"{e['d1_published']:.1f}", f"{e['d1_reimplemented']:.2f}", f"{e['ours_strict']:.2f}",
                       f"{e['ours_lenient']:.2f}" if "ours_lenient" in e else "-", str(e["disagreements"]),
                       str(e["d1_only_correct"]), str(e["ours_only_correct"]))
-    Console().print(table)
+    Console(width=140).print(table)
+    cells = [f"{k.rsplit('_len', 1)[1]}: {e['ours_cell_accuracy']:.2f}" for k, e in summary["tasks"].items() if k.startswith("sudoku")]
+    print("sudoku: d1's number is cell accuracy; 'ours strict' is solved puzzles; our cell accuracy " + ", ".join(cells))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 from tasks.base import Example, Task, Verdict
 from tasks.data import check_split, load_rows
 from tasks.math.extract import last_boxed
-from tasks.prompts import chat_wrap
+from tasks.prompts import chat_wrap, cut_at_end_of_turn
 from tasks.synthetic import generate_split
 
 N_NUMBERS, MAX_NUMBER, MAX_TARGET = 3, 100, 100
@@ -118,6 +118,7 @@ def evaluate(expr: str) -> tuple[Fraction, list[int]] | None:
 
 def extract_expression(completion: str) -> str | None:
     """The candidate expression: last ``\\boxed{}`` content, else last ``<answer>`` block."""
+    completion = cut_at_end_of_turn(completion)
     boxed = last_boxed(completion)
     if boxed is None:
         tags = [t for t in _ANSWER_TAG.findall(completion) if t.strip()]

@@ -22,6 +22,10 @@ PLAIN_TEMPLATE = "{prompt}\n"
 
 TEMPLATES = {"llada": LLADA_TEMPLATE, "dream": DREAM_TEMPLATE, "plain": PLAIN_TEMPLATE}
 
+# Tokens that end the assistant turn (LLaDA, Dream); anything a model emits after one of them is
+# not part of its answer (raw decodes keep generating past them).
+END_OF_TURN = ("<|eot_id|>", "<|endoftext|>", "<|im_end|>")
+
 # The reference (RLDF.md section D) asks for the final answer in \boxed{} before the problem.
 MATH_INSTRUCTION = "You need to put your final answer in \\boxed{}. This is the problem:\n"
 
@@ -40,3 +44,9 @@ def chat_wrap(user_text: str, family: str, assistant_prefix: str = "") -> str:
 def math_prompt(question: str, family: str) -> str:
     """The math prompt: boxed-answer instruction + problem, in ``family``'s chat format."""
     return chat_wrap(MATH_INSTRUCTION + question, family)
+
+
+def cut_at_end_of_turn(completion: str) -> str:
+    """``completion`` up to the first end-of-turn token (all of it when there is none)."""
+    cut = min((i for i in (completion.find(t) for t in END_OF_TURN) if i >= 0), default=len(completion))
+    return completion[:cut]

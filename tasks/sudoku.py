@@ -24,7 +24,7 @@ import numpy as np
 from tasks.base import Example, Task, Verdict
 from tasks.data import check_split, load_rows
 from tasks.math.extract import last_boxed
-from tasks.prompts import chat_wrap
+from tasks.prompts import chat_wrap, cut_at_end_of_turn
 from tasks.synthetic import generate_split
 
 EMPTY_CELLS = 8
@@ -117,6 +117,7 @@ def load(split: str | None = None, source: str | Path | None = None, n: int | No
 
 def extract_grid(completion: str) -> str | None:
     """Digits of the last ``\\boxed{}`` (else last ``<answer>`` block); all non-digits dropped."""
+    completion = cut_at_end_of_turn(completion)
     found = last_boxed(completion)
     if found is None:
         tags = [t for t in _ANSWER_TAG.findall(completion) if t.strip()]

@@ -13,14 +13,18 @@ Lenient mode tries strict first, then falls back to the last number anywhere in 
 are reported side by side in math verdicts, so a score can always be audited for how much it owes
 to the fallback.
 
-The returned string is lightly cleaned (surrounding ``$``, trailing period, thousands separators
-in plain numbers, unit words after a plain number: ``240 sheets per month`` -> ``240``) but
-otherwise left as LaTeX for ``answers_match``.
+Text after the first end-of-turn token (``<|eot_id|>``, ``<|endoftext|>``, ``<|im_end|>``) is
+ignored: raw decodes keep going past the end of the answer. The returned string is lightly
+cleaned (surrounding ``$``, trailing period, thousands separators in plain numbers, unit words
+after a plain number: ``240 sheets per month`` -> ``240``) but otherwise left as LaTeX for
+``answers_match``.
 """
 
 from __future__ import annotations
 
 import re
+
+from tasks.prompts import cut_at_end_of_turn
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BOX_WORD_RE = re.compile(r"boxed|fbox")  # also catches a box missing its backslash
@@ -105,7 +109,7 @@ def extract_answer(text: str, mode: str = "strict") -> str | None:
     """The final answer in ``text`` per ``mode`` (``"strict"`` or ``"lenient"``), or None."""
     if mode not in MODES:
         raise ValueError(f"extract_answer: mode must be one of {MODES}, got {mode!r}")
-    text = _SPECIAL_TOKEN_RE.sub(" ", text)
+    text = _SPECIAL_TOKEN_RE.sub(" ", cut_at_end_of_turn(text))
     found = _strict(text)
     if found is not None or mode == "strict":
         return found

@@ -157,3 +157,11 @@ def test_math_prompt_asks_for_boxed():
 
 def test_public_names():
     assert {"Example", "Verdict", "Task", "get_task", "list_tasks", "UnknownTaskError"} <= set(tasks.__all__)
+
+
+def test_cut_at_end_of_turn():
+    from tasks.prompts import cut_at_end_of_turn
+
+    assert cut_at_end_of_turn("a<|im_end|>b<|eot_id|>c") == "a"
+    assert cut_at_end_of_turn("x<|endoftext|><|endoftext|>") == "x"
+    assert cut_at_end_of_turn("no end") == "no end"
