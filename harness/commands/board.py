@@ -21,7 +21,9 @@ _SHOWN = 5  # ignored/skipped paths listed on stderr before "... and N more"
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
-    p = sub.add_parser(name, help=help_text, description=__doc__.split("\n\n")[0].strip("`: "))
+    examples = __doc__.split("\n\n")[1]
+    p = sub.add_parser(name, help=help_text, description=help_text, epilog="examples:\n" + examples,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", nargs="*", metavar="RESULTS", help="results.json files or folders searched for them")
     p.add_argument("--spec", help="table spec: a YAML path or the name of a shipped spec (rldf_main, demo, llada_regrade)")
     p.add_argument("--baseline", metavar="ROW", help="row id or label to compute deltas and significance against")
