@@ -113,6 +113,11 @@ class FilterReport:
     def n_dropped(self) -> int:
         return self.n_train - self.n_kept
 
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        """Ids of the dropped training items (same as ``dropped_ids``)."""
+        return self.dropped_ids
+
 
 def filter_contaminated(
     train: Sequence[Example],

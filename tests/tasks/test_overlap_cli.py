@@ -67,6 +67,7 @@ def test_filter_contaminated_drops_and_reports():
     kept, report = filter_contaminated(train, {"e1": [_ex(9, "a")], "e2": [_ex(8, "B"), _ex(7, "a")]})
     assert [e.id for e in kept] == ["e2", "e3"]
     assert (report.n_dropped, report.dropped_ids, report.by_eval) == (2, ("e0", "e1"), {"e1": 1, "e2": 2})
+    assert report.dropped == ("e0", "e1")
     kept2, report2 = filter_contaminated(train, [[_ex(9, "zzz")]])
     assert kept2 == train and report2.by_eval == {"eval0": 0}
 
