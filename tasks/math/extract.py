@@ -37,7 +37,8 @@ _NOT_UNITS = {"and", "or", "to", "pi", "times", "plus", "minus", "over", "divide
 _ANSWER_IS_RE = re.compile(
     r"(?:the\s+)?(?:final\s+)?answer\s+is\s*:?\s*(.+?)(?:\.(?:\s|$)|\n|$)", re.IGNORECASE
 )
-_NUMBER_RE = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\.\d+")
+# A '-' is a sign only when it does not follow a digit, letter or ')' (then it is a subtraction).
+_NUMBER_RE = re.compile(r"(?:(?<![\w)])-)?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)")
 _THOUSANDS_RE = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _SPECIAL_TOKEN_RE = re.compile(r"<\|[a-z_]+\|>")
 
