@@ -7,8 +7,11 @@ of the cost of a run. Steps:
 
 1. read the payload (program, tests, limits, slot uid, a per-run nonce) from an inherited memfd
    and close it, so the program never sees it;
-2. (``unshare`` backend only, still root in a private mount namespace) mount size-limited tmpfs
-   over the world-writable directories and the harness user's home, and chdir into the scratch;
+2. (``unshare`` backend only, still root in a private mount namespace) remount everything
+   read-only, mount a size-limited tmpfs as ``/tmp`` and over the harness user's home, chdir;
+   (``rlimit`` backend only, no pid namespace) fork: the parent stays behind as this run's
+   subreaper, waits for the program, kills every process of the slot uid and reaps all of them,
+   so orphaned daemons neither survive nor linger as zombies counting against RLIMIT_NPROC;
 3. set rlimits (address space, CPU, file size, open files, core dumps, processes), then drop to
    the slot uid with no supplementary groups and check that root cannot be regained;
 4. report ``READY``, run the program, then each test in the program's namespace, reporting every
@@ -119,6 +122,36 @@ def _mount_scratch(payload):
     posix.chdir("/tmp")
 
 
+def _supervise(uid):
+    """rlimit backend: become this run's subreaper; the child returns and runs the program."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    _limit(resource.RLIMIT_CORE, 0)
+    child = posix.fork()
+    if child == 0:
+        return
+    _, status = posix.waitpid(child, 0)
+    if uid is not None:
+        killer = posix.fork()
+        if killer == 0:  # as the slot uid, kill(-1) reaches exactly the program's leftovers
+            try:
+                posix.setgroups([])
+                posix.setresgid(uid, uid, uid)
+                posix.setresuid(uid, uid, uid)
+                posix.kill(-1, 9)
+            finally:
+                posix._exit(0)
+    while True:  # reap the killer and every orphan that was re-parented to us
+        try:  # without a slot uid leftovers cannot be killed: only reap what already exited
+            if posix.waitpid(-1, 0 if uid is not None else posix.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+    code = posix.waitstatus_to_exitcode(status)
+    posix._exit(code if code >= 0 else 128 - code)
+
+
 def _limit(which, value):
     resource.setrlimit(which, (value, value))
 
@@ -176,6 +209,8 @@ def main():
 
     if payload["scratch_mb"]:
         _mount_scratch(payload)
+    if payload["supervise"]:
+        _supervise(payload["uid"])
     _confine(payload)
     stdout, stderr = sys.stdout, sys.stderr
     sys.argv = ["prog.py"]

@@ -97,7 +97,6 @@ class SandboxUnavailable(RuntimeError):
 
 _detect_lock = threading.Lock()
 _detected: dict[tuple[str, str | None], tuple[backends.Backend, tuple[str, ...]]] = {}
-_subreaper_set = False
 _pool: slots.SlotPool | None = None
 
 
@@ -146,10 +145,6 @@ class Sandbox:
         self._hide = _home_dirs()
         self._slots = _slot_pool(max(4, 2 * self.workers)) if self.root else None
         self._backend, self.fallback_reasons = self._resolve(backend)
-        if self._backend.name == "rlimit":
-            global _subreaper_set
-            if not _subreaper_set:  # orphans of a program must be reaped here, not by a slow pid 1
-                _subreaper_set = slots.become_subreaper()
 
     @property
     def backend(self) -> str:

@@ -152,29 +152,10 @@ def kill_uid(uid: int, python: str) -> None:
 
 
 def wait_gone(uid: int, timeout: float = 2.0) -> bool:
-    """Reap our zombie children of ``uid`` and wait until no process of ``uid`` is left."""
+    """Wait until no process (zombies included) of ``uid`` is left; False if some remain."""
     deadline = time.monotonic() + timeout
-    while True:
-        left = processes_of([uid])
-        if not left:
-            return True
-        for pid, _, _ in left:
-            try:
-                os.waitpid(pid, os.WNOHANG)  # ours when we are their (sub)reaper; else ECHILD
-            except ChildProcessError:
-                pass
+    while processes_of([uid]):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.005)
-
-
-def become_subreaper() -> bool:
-    """Make this process adopt orphaned descendants (so their zombies can be reaped here)."""
-    import ctypes
-
-    pr_set_child_subreaper = 36
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return False
-    return libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
+    return True

@@ -6,9 +6,10 @@ and a program that writes past the cap is killed. After the run nothing of it ma
 
 - ``bwrap``/``unshare``: the namespace's init is SIGKILLed first (that tears down the whole pid
   namespace, ``setsid`` daemons included), then the launcher's process group;
-- ``rlimit``: the process group is killed, then every process of the slot uid (``kill(-1)`` as
-  that uid catches ``setsid`` escapees), and their zombies are reaped (the harness is a
-  subreaper in this mode).
+- ``rlimit``: every process of the slot uid is killed (``kill(-1)`` as that uid catches
+  ``setsid`` escapees); the prelude's per-run supervisor (root, a subreaper) reaps them and
+  exits, and only then is the launcher's process group killed. The harness process itself is
+  never made a subreaper (it would adopt every orphan of the whole application).
 
 "passed" requires the prelude's ``END`` line (so ``exit()``/``os._exit(0)`` fail);
 ``sandbox_error`` means the prelude never reported ``READY``: an infrastructure failure, never
@@ -125,7 +126,7 @@ def run_once(backend: Backend, code: str, tests: tuple[str, ...], stdin: str | N
         "nonce": nonce, "result_fd": result_w, "uid": uid, "cpu_s": int(math.ceil(limits.timeout)) + 1,
         "memory_mb": limits.memory_mb, "fsize_mb": limits.fsize_mb, "nofile": limits.nofile,
         "nproc": limits.nproc, "scratch_mb": limits.scratch_mb if backend.name == "unshare" else 0,
-        "hide": list(hide),
+        "hide": list(hide), "supervise": backend.name == "rlimit",
     }
     payload_fd = _memfd("rldf-payload", marshal.dumps(payload, 4))
     stdin_fd = _memfd("rldf-stdin", stdin.encode()) if stdin is not None else subprocess.DEVNULL
@@ -152,19 +153,15 @@ def run_once(backend: Backend, code: str, tests: tuple[str, ...], stdin: str | N
         watched = _watch(proc, result_r, start + limits.timeout, limits.output_limit)
     finally:
         if not watched.get("exited"):
-            _kill_tree(backend, proc)
+            _kill_tree(backend, proc, uid)
         proc.wait()
         if watched:
             _drain(watched, limits.output_limit)
         for stream in (proc.stdout, proc.stderr):
             stream.close()
         os.close(result_r)
-        if backend.name == "rlimit" and uid is not None:
-            # no pid namespace: leftovers (setsid daemons) and their zombies are ours to clean up;
-            # the prelude already killed them if it reached END
-            if not watched or f"{nonce} END".encode() not in watched["bufs"][result_r]:
-                slots.kill_uid(uid, backend.python)
-            slots.wait_gone(uid)
+        if backend.name == "rlimit" and uid is not None and f"{nonce} END".encode() not in watched_result(watched):
+            slots.wait_gone(uid)  # the run's supervisor reaps; this only waits for it to finish
     _cleanup_dir(workdir)
     wall = time.monotonic() - start
     return _classify(backend, proc.returncode, watched, nonce, len(tests), wall, limits)
@@ -236,19 +233,27 @@ def _drain(watched: dict, cap: int) -> None:
             watched["overflow"] = True
 
 
-def _kill_tree(backend: Backend, proc: subprocess.Popen) -> None:
+def _kill_tree(backend: Backend, proc: subprocess.Popen, uid: int | None) -> None:
     if backend.name in ("bwrap", "unshare"):
         # The launcher's child is the pid namespace's init: killing it kills everything inside,
         # whatever process groups or sessions the program created; the launcher then exits.
         for child in _child_pids(proc.pid):
             _kill_quietly(child)
-        try:
-            proc.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            pass
+    elif uid is not None:
+        # Every process of the slot uid; the run's supervisor (root) reaps them and exits.
+        slots.kill_uid(uid, backend.python)
+    try:
+        proc.wait(timeout=5)
+        return
+    except subprocess.TimeoutExpired:
+        pass
     _kill_quietly(proc.pid, group=True)
     _kill_quietly(proc.pid)
+
+
+def watched_result(watched: dict) -> bytes:
+    """The raw result-pipe bytes seen so far (empty when watching never started)."""
+    return bytes(watched["bufs"][watched["result"]]) if watched else b""
 
 
 def _messages(raw: bytes, nonce: str) -> list[str]:
@@ -261,7 +266,7 @@ def _signal_of(backend: Backend, returncode: int | None) -> int | None:
         return None
     if returncode < 0:
         return -returncode
-    if backend.name == "bwrap" and returncode > 128:  # bwrap reports a signal death as 128 + signo
+    if backend.name in ("bwrap", "rlimit") and returncode > 128:  # bwrap and the rlimit supervisor: 128 + signo
         return returncode - 128
     return None
 

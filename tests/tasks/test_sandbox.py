@@ -162,3 +162,16 @@ def test_guarantees_of_a_namespace_backend_are_complete(sb):
     if os.geteuid() != 0:
         pytest.skip("uid-based guarantees need root")
     assert sb.guarantees == backends.ALL_GUARANTEES
+
+
+def test_the_harness_process_never_becomes_a_subreaper():
+    import ctypes
+
+    for name in backends.BACKENDS:
+        try:
+            Sandbox(backend=name).run("import os\nif os.fork() == 0:\n    os._exit(0)\nprint('ok')")
+        except SandboxUnavailable:
+            continue
+    flag = ctypes.c_int(-1)
+    assert ctypes.CDLL(None).prctl(37, ctypes.byref(flag), 0, 0, 0) == 0  # PR_GET_CHILD_SUBREAPER
+    assert flag.value == 0, "the harness adopted orphans: it would collect zombies of the whole application"

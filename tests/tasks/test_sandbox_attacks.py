@@ -28,16 +28,17 @@ TIMEOUT = 1.5
 _detected: list[str] = []
 
 
-def _launchers() -> list[int]:
-    """Children of this process that are still a sandbox launcher (bwrap, unshare, python3)."""
+def _launchers() -> list[tuple[int, str, str]]:
+    """Children of this process that are sandbox launchers (``bwrap``/``unshare``), zombies included."""
     left = []
     for pid in _child_pids(os.getpid()):
         try:
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
         except OSError:
             continue
-        if comm in ("bwrap", "unshare", "python3", "sleep", "kill"):
-            left.append(pid)
+        name, state = fields.get("Name", "").strip(), fields.get("State", "").strip()
+        if name in ("bwrap", "unshare"):
+            left.append((pid, name, state))
     return left
 
 
