@@ -46,7 +46,7 @@ def verdict_from(result: ExecResult, program: str) -> Verdict:
         return Verdict.unscorable(reason, answer=program, **extra)
     n = len(result.tests)
     passed = result.tests_passed
-    correct = result.status == "passed"
+    correct = result.status == "passed" and passed == n
     if n == 0:
         score = 1.0 if correct else 0.0
     else:  # a run that failed as a whole (killed, output flood) never scores 1
