@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     _configure_threads()
+    # Like ``python -m``: modules in the working directory resolve, so user tasks given as
+    # "mymodule:TASK" work from the console script too.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     from harness.errors import UserError
 
     parser = build_parser()

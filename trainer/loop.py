@@ -259,7 +259,8 @@ def _step_record(roll, batch, plans, stats, acc, scheduler, train_seconds, elaps
         "lr": float(scheduler.get_last_lr()[0]),
     }
     if acc.num_processes > 1:
-        for key in ("reward_mean", "reward_task", "adv_abs_mean", "loss"):
+        for key in ("reward_mean", "reward_task", "adv_abs_mean", "loss", "traj_steps_mean", "nfe_mean",
+                    "gen_tokens_mean", "zero_adv_frac"):
             if record[key] is not None:
                 t = torch.tensor([record[key]], device=acc.device)
                 record[key] = float(acc.reduce(t, reduction="mean").item())
@@ -273,7 +274,7 @@ def _check_out_dir(out: Path, cfg: TrainConfig, resume: bool, main: bool) -> Non
             out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"cannot create output directory {out}: {exc.strerror}") from exc
-    current = config_to_dict(cfg)
+    current = json.loads(json.dumps(config_to_dict(cfg)))  # tuples -> lists, as saved
     if saved.exists():
         old = json.loads(saved.read_text())
         ignore = ("max_steps", "max_seconds", "log_every", "save_every")

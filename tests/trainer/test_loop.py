@@ -1,0 +1,158 @@
+"""The RL loop end to end on a tiny model: smoke, resume after SIGKILL, DDP equivalence, NaN stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from harness.errors import UserError
+from trainer.config import TrainConfig
+from trainer.config_io import load_config
+from trainer.loop import train
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMING = {"time", "step_seconds", "rollout_seconds", "reward_seconds", "update_seconds"}
+
+
+def _config(tmp_path: Path, model: Path, **over) -> Path:
+    cfg = {
+        "model": {"path": str(model)},
+        "data": {"task": "tests.trainer.toy_task:TASK", "template": "plain"},
+        "rollout": {
+            "prompts_per_step": 4, "group_size": 4, "batch_size": 16,
+            "sampler": {"gen_length": 16, "block_length": 8, "steps": 16, "remasking": "threshold",
+                        "threshold": 0.5, "temperature": 1.0},
+        },
+        "estimator": {"name": "rldf", "k": 2},
+        "optim": {"lr": 1e-3},
+        "run": {"max_steps": 2, "seed": 3},
+    }
+    for key, value in over.items():
+        sec, field = key.split("__")
+        cfg[sec][field] = value
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _metrics(run: Path) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k not in TIMING} for line in (run / "metrics.jsonl").open()]
+
+
+def _weights(ckpt: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(ckpt / "model.safetensors"))
+
+
+@pytest.mark.parametrize("estimator", ["rldf", "d1", "coupled", "trace", "wd1"])
+def test_smoke_every_trainable_parameter_changes_and_loss_is_finite(tmp_path, tiny_llada, estimator):
+    cfg = load_config(TrainConfig, _config(tmp_path, tiny_llada, estimator__name=estimator, optim__lr=1e-2), ["loss.beta=0.01"])
+    summary = train(cfg, tmp_path / "run", quiet=True)
+    assert summary.steps == 2
+    before, after = _weights(tiny_llada), _weights(Path(summary.checkpoint))
+    unchanged = [k for k in before if torch.equal(before[k], after[k])]
+    assert unchanged == []
+    rec = _metrics(tmp_path / "run")
+    assert len(rec) == 2 and all(r["loss"] is not None and abs(r["loss"]) < 1e6 for r in rec)
+    assert rec[0]["adv_abs_mean"] > 0 and rec[0]["forwards"] >= 1
+
+
+def test_ppo_iterations_take_one_optimizer_step_each(tmp_path, tiny_dream):
+    cfg = load_config(TrainConfig, _config(tmp_path, tiny_dream), ["loss.num_iterations=2", "run.max_steps=1"])
+    summary = train(cfg, tmp_path / "run", quiet=True)
+    rec = _metrics(tmp_path / "run")
+    assert summary.steps == 1 and rec[0]["forwards"] == 4  # 2 scheduled forwards x 2 iterations
+    assert rec[0]["lr"] == pytest.approx(1e-3)
+
+
+def _cli(args: list[str], env_extra: dict | None = None, **kw) -> subprocess.Popen:
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+
+
+def test_resume_after_sigkill_matches_a_straight_run(tmp_path, tiny_llada):
+    cfg = _config(tmp_path, tiny_llada, run__max_steps=6, run__save_every=3)
+    straight = tmp_path / "straight"
+    p = _cli(["train", "--config", str(cfg), "--out", str(straight)])
+    assert p.wait(timeout=300) == 0, p.stdout.read().decode()
+    killed = tmp_path / "killed"
+    p = _cli(["train", "--config", str(cfg), "--out", str(killed)])
+    marker = killed / "checkpoints" / "step-000003" / "COMPLETE"
+    deadline = time.time() + 300
+    while not marker.exists() and p.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "the run never reached its step-3 checkpoint"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not (killed / "checkpoints" / "step-000006").exists()
+    p = _cli(["train", "--config", str(cfg), "--out", str(killed), "--resume"])
+    out = p.communicate(timeout=300)[0].decode()
+    assert p.returncode == 0, out
+    assert "resumed from" in out
+    assert _metrics(straight) == _metrics(killed)
+    a, b = _weights(straight / "checkpoints" / "step-000006"), _weights(killed / "checkpoints" / "step-000006")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_two_process_ddp_matches_one_process(tmp_path, tiny_llada):
+    cfg = _config(tmp_path, tiny_llada)
+    one, two = tmp_path / "one", tmp_path / "two"
+    p = _cli(["train", "--config", str(cfg), "--out", str(one)])
+    assert p.wait(timeout=300) == 0, p.stdout.read().decode()
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(ROOT), "ACCELERATE_USE_CPU": "1"}
+    port = str(29600 + os.getpid() % 300)
+    p = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
+         "-m", "harness.cli", "train", "--config", str(cfg), "--out", str(two)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    m1, m2 = _metrics(one), _metrics(two)
+    for r1, r2 in zip(m1, m2):
+        for key in ("reward_mean", "reward_task", "grad_norm", "traj_steps_mean", "nfe_mean"):
+            assert r1[key] == pytest.approx(r2[key], rel=1e-4), key
+    a, b = _weights(one / "checkpoints" / "step-000002"), _weights(two / "checkpoints" / "step-000002")
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-4
+
+
+def test_non_finite_loss_stops_with_a_clear_message_and_keeps_the_last_checkpoint(tmp_path, tiny_llada, monkeypatch):
+    from trainer import update
+
+    real = update._plan_loss
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        loss, parts = real(*args, **kwargs)
+        calls["n"] += 1
+        return (loss * float("nan"), parts) if calls["n"] > 4 else (loss, parts)  # step 3 (2 forwards/step)
+
+    monkeypatch.setattr(update, "_plan_loss", poisoned)
+    cfg = load_config(TrainConfig, _config(tmp_path, tiny_llada, run__max_steps=5, run__save_every=1))
+    with pytest.raises(UserError) as err:
+        train(cfg, tmp_path / "run", quiet=True)
+    msg = str(err.value)
+    assert "step 3" in msg and "non-finite loss" in msg and "step-000002" in msg
+    ckpts = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir() if p.name.startswith("step-"))
+    assert ckpts[-1] == "step-000002"
+
+
+def test_bad_config_values_fail_with_the_field_named(tmp_path, tiny_llada):
+    path = _config(tmp_path, tiny_llada)
+    with pytest.raises(UserError, match="estimator.name='rldff' is unknown .did you mean rldf"):
+        load_config(TrainConfig, path, ["estimator.name=rldff"])
+    with pytest.raises(UserError, match="unknown key 'lrr'; did you mean lr"):
+        load_config(TrainConfig, path, ["optim.lrr=1"])
+    with pytest.raises(UserError, match="block_length"):
+        load_config(TrainConfig, path, ["rollout.sampler.block_length=7"])
+    with pytest.raises(UserError, match="expected a number"):
+        load_config(TrainConfig, path, ["optim.lr=fast"])
