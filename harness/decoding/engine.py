@@ -151,7 +151,7 @@ def _decode_batch(
             # Only rows that still have masks in this block are computed: rows that finished the
             # block (or stopped at EOS) wait without spending compute.
             rows_idx = None if bool(active.all()) else active.nonzero().squeeze(1)
-            sub = (lambda t: t) if rows_idx is None else (lambda t: t.index_select(0, rows_idx))
+            sub = (lambda t: t) if rows_idx is None else (lambda t, r=rows_idx: t.index_select(0, r))
             a_arg = None if attn_arg is None else sub(attn_arg)
             if cache is None:
                 out = lm.forward(
