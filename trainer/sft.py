@@ -13,9 +13,7 @@ padding the same way). This is what d1 runs before RL, and how the shipped tiny 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -146,10 +144,3 @@ def collate(pairs: list[tuple[list[int], list[int]]], pad_id: int, device: Any) 
     comp = torch.tensor([c for _, c in pairs], dtype=torch.long)
     return prompt.to(device), attn.to(device), comp.to(device)
 
-
-def elapsed_since(start: float) -> float:
-    return time.perf_counter() - start
-
-
-def default_out(path: str | Path) -> Path:
-    return Path(path)

@@ -103,6 +103,8 @@ def run_update(
                 loss = loss / k_pad
             if not math.isfinite(float(loss.detach())):
                 raise NonFiniteError(f"non-finite loss ({float(loss.detach())}) in forward {i}")
+            if hasattr(train_net, "set_gradient_accumulation_boundary"):  # DeepSpeed: reduce once, at the end
+                train_net.set_gradient_accumulation_boundary(last)
             accelerator.backward(loss)
             totals["loss"] += float(loss.detach())
             for key in ("pg", "kl", "ent", "clipped", "positions"):

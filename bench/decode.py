@@ -1,0 +1,136 @@
+"""Decoding speed: static vs threshold vs threshold + prefix cache, side by side in one run.
+
+    python bench/decode.py                                   # the shipped tiny model on arithmetic (CPU)
+    python bench/decode.py --model PATH --n 64 --lengths 64,128,256
+    python bench/decode.py --preset llada-8b --device cuda --dtype bf16 --n 8   # random-weight real-size model
+
+For each generation length: NFE per sample, tokens per forward, wall time and accuracy (when the
+model has a task) for three settings, and the ratios between them. Targets (issue 3, on the
+trained demo model): threshold(0.9) >= 2.5 tokens per forward with <= 1 point accuracy loss vs
+static; prefix cache >= 1.5x faster than uncached at gen_length 256 with identical greedy output
+on >= 95% of prompts. Random-weight models (``--preset``) measure speed only: their predictions
+never pass a 0.9 threshold, so they decode one token per forward. Writes JSON to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from harness.decoding import SamplerConfig, decode  # noqa: E402
+
+
+def settings(length: int, block: int) -> dict[str, SamplerConfig]:
+    base = dict(gen_length=length, block_length=min(block, length), steps=length, stop_at_eos=False)
+    return {
+        "static": SamplerConfig(**base, remasking="static"),
+        "threshold": SamplerConfig(**base, remasking="threshold", threshold=0.9),
+        "threshold+cache": SamplerConfig(**base, remasking="threshold", threshold=0.9, use_cache=True),
+    }
+
+
+def load(args):
+    from harness.models import load_model
+
+    if args.preset:
+        from harness.models.base import DiffusionLM
+        from harness.models.dream import DreamModel
+        from harness.models.llada import LLaDAModelLM
+        from harness.models.presets import preset_config
+
+        family, cfg = preset_config(args.preset)
+        dtype = {"bf16": torch.bfloat16, "float32": torch.float32}[args.dtype]
+        with torch.device(args.device):
+            net = (LLaDAModelLM if family == "llada" else DreamModel)(cfg).to(dtype).eval()
+        lm = DiffusionLM(net=net, family=family, mask_id=cfg.mask_token_id, eos_id=cfg.eos_token_id,
+                         pad_id=cfg.pad_token_id, name=args.preset, suppressed_ids=(cfg.mask_token_id,))
+        g = torch.Generator().manual_seed(0)
+        prompts = [torch.randint(0, cfg.mask_token_id - 1, (args.prompt_len,), generator=g).tolist() for _ in range(args.n)]
+        return lm, prompts, None, None
+    lm = load_model(args.model, device=args.device, dtype=None if args.dtype == "auto" else args.dtype)
+    from tasks import get_task
+
+    task = get_task(args.task)
+    items = task.load(split="test")[: args.n]
+    prompts = [task.format_prompt(e, args.template) for e in items]
+    return lm, prompts, task, items
+
+
+def run(lm, prompts, task, items, cfg, batch_size):
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    g = decode(lm, prompts, cfg, batch_size=batch_size)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - t0
+    out = {
+        "wall_seconds": wall,
+        "nfe_per_sample": float(g.nfe.float().mean()),
+        "tokens_per_forward": g.tokens_per_forward(),
+        "batch_forwards": g.forwards,
+        "tokens_per_second": cfg.gen_length * len(prompts) / wall,
+    }
+    if task is not None:
+        verdicts = task.verify_many(g.text, items)
+        out["accuracy"] = sum(bool(v.correct) for v in verdicts) / len(verdicts)
+    return out, g
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="rldf-tiny")
+    p.add_argument("--preset", choices=["llada-8b", "dream-7b"], help="random-weight real-size model instead of --model")
+    p.add_argument("--task", default="arithmetic")
+    p.add_argument("--template", default="plain")
+    p.add_argument("--n", type=int, default=128, help="prompts per setting")
+    p.add_argument("--lengths", default="64,128,256")
+    p.add_argument("--block", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--prompt-len", type=int, default=128, help="prompt tokens for --preset runs")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--dtype", default="auto")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default=None)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    lm, prompts, task, items = load(args)
+    device_name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()}, {args.threads} threads)"
+    results = {"model": args.preset or args.model, "device": device_name, "n_prompts": len(prompts),
+               "dtype": str(lm.dtype), "lengths": {}}
+    decode(lm, prompts[:2], SamplerConfig(gen_length=32, block_length=32, steps=32))  # warm-up
+    for length in [int(x) for x in args.lengths.split(",")]:
+        row, gens = {}, {}
+        for name, cfg in settings(length, args.block).items():
+            row[name], gens[name] = run(lm, prompts, task, items, cfg, args.batch_size)
+            print(f"L={length} {name:16s} {row[name]}", flush=True)
+        same = (gens["threshold"].completion_ids == gens["threshold+cache"].completion_ids).all(1).float().mean()
+        row["ratios"] = {
+            "threshold_tokens_per_forward": row["threshold"]["tokens_per_forward"],
+            "threshold_speedup_vs_static": row["static"]["wall_seconds"] / row["threshold"]["wall_seconds"],
+            "cache_speedup_vs_threshold": row["threshold"]["wall_seconds"] / row["threshold+cache"]["wall_seconds"],
+            "cache_identical_output_frac": float(same),
+        }
+        if task is not None:
+            row["ratios"]["threshold_accuracy_delta_points"] = 100 * (row["threshold"]["accuracy"] - row["static"]["accuracy"])
+        results["lengths"][str(length)] = row
+        print(f"L={length} ratios {row['ratios']}", flush=True)
+    out = Path(args.out or ROOT / "bench" / "results" / f"decode{'_' + args.preset if args.preset else ''}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

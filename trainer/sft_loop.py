@@ -1,0 +1,165 @@
+"""The SFT loop: batches of (prompt, gold completion) -> masked-diffusion loss -> step.
+
+Shares the RL loop's machinery: accelerate for data parallelism, ``ItemStream`` for a data order
+that is a function of (seed, step), atomic checkpoints with full state, JSONL metrics that are
+cut back on resume, periodic evaluation through ``harness.eval.evaluate_task`` and a wall-clock
+budget (used by the demo's "continued SFT" control arm).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.errors import UserError
+from harness.io import atomic_write_json
+from harness.seeds import generator
+from trainer.batching import ItemStream
+from trainer.checkpoint import CheckpointManager
+from trainer.config_io import config_to_dict
+from trainer.metrics_log import MetricsLog
+from trainer.optim import build_optimizer, build_scheduler
+from trainer.sft import SFTConfig, build_pairs, collate, sft_loss
+
+
+@dataclass
+class SFTSummary:
+    steps: int
+    train_seconds: float
+    checkpoint: str
+    last_eval: dict[str, Any] | None
+
+
+def _init_model(cfg: SFTConfig, device: Any) -> Any:
+    from harness.models import load_model
+
+    if cfg.model.path is not None:
+        return load_model(cfg.model.path, device=device, dtype=cfg.model.dtype)
+    import tempfile
+
+    from harness.models.tiny import make_tiny_checkpoint
+
+    spec = dict(cfg.model.init or {})
+    family = spec.pop("family", "llada")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_tiny_checkpoint(tmp, family, seed=cfg.run.seed, **spec)
+        lm = load_model(path, device=device, dtype=cfg.model.dtype)
+    lm.path, lm.name = None, f"{family}-init"
+    return lm
+
+
+def _pairs(cfg: SFTConfig, lm: Any, say: Any) -> tuple[Any, list]:
+    from tasks import get_task
+    from tasks.overlap import filter_contaminated
+
+    task = get_task(cfg.data.task)
+    kwargs = {"n": cfg.data.n} if cfg.data.n is not None and task.name == "arithmetic" else {}
+    examples = task.load(split=cfg.data.split, source=cfg.data.source, **kwargs)
+    if cfg.data.eval_sets:
+        sets = {}
+        for name in cfg.data.eval_sets:
+            tname, _, split = name.partition(":")
+            et = get_task(tname)
+            sets[name] = et.load(split=split or et.default_split)
+        examples, report = filter_contaminated(examples, sets)
+        if report.dropped:
+            say(f"contamination guard: dropped {len(report.dropped)} training items")
+    return task, build_pairs(lm, examples, task, cfg.data.template, cfg.data.gen_length)
+
+
+def train_sft(cfg: SFTConfig, out_dir: str | Path, resume: bool = False, quiet: bool = False) -> SFTSummary:
+    """Run (or resume) masked-diffusion SFT; returns a summary."""
+    from accelerate import Accelerator
+
+    out = Path(out_dir)
+    acc = Accelerator()
+    main = acc.is_main_process
+
+    def say(msg: str) -> None:
+        if main and not quiet:
+            print(f"[rldf sft] {msg}", flush=True)
+
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        if not resume and (out / "checkpoints").exists():
+            raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        atomic_write_json(out / "config.json", json.loads(json.dumps(config_to_dict(cfg))))
+    torch.manual_seed(cfg.run.seed)
+    lm = _init_model(cfg, acc.device)
+    task, pairs = _pairs(cfg, lm, say)
+    if cfg.model.gradient_checkpointing:
+        lm.net.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    lm.net.train()
+    optimizer = build_optimizer(lm.net, cfg.optim)
+    scheduler = build_scheduler(optimizer, cfg.optim, cfg.run.max_steps)
+    net, optimizer, scheduler = acc.prepare(lm.net, optimizer, scheduler)
+    from dataclasses import replace
+
+    train_lm = replace(lm, net=net)
+    ckpt = CheckpointManager(acc, out, keep_best=cfg.run.keep_best)
+    metrics = MetricsLog(out / "metrics.jsonl", enabled=main)
+    stream = ItemStream(len(pairs), cfg.run.batch_size, cfg.run.seed)
+    step, train_seconds, last_eval = 0, 0.0, None
+    if resume and ckpt.latest() is not None:
+        state = ckpt.load(ckpt.latest())
+        step, train_seconds, last_eval = int(state["step"]), float(state["train_seconds"]), state.get("last_eval")
+        metrics.truncate_after(step)
+        say(f"resumed at step {step}")
+    elif main:
+        metrics.truncate_after(-1)
+
+    def save() -> Path:
+        metric = last_eval["accuracy"] if last_eval and last_eval["step"] == step else None
+        return ckpt.save(step, net, lm.tokenizer, {"train_seconds": train_seconds, "last_eval": last_eval,
+                                                   "config": config_to_dict(cfg)}, metric)
+
+    while step < cfg.run.max_steps:
+        if cfg.run.max_seconds is not None and train_seconds >= cfg.run.max_seconds:
+            break
+        t0 = time.perf_counter()
+        idx = stream.rank_indices(step, acc.process_index, acc.num_processes)
+        prompt, attn, comp = collate([pairs[i] for i in idx], lm.pad_id, acc.device)
+        gen = generator(cfg.run.seed, "sft-mask", step, acc.process_index, device=acc.device)
+        with acc.autocast():
+            loss, stats = sft_loss(train_lm, prompt, attn, comp, gen, cfg.run.mask_eps)
+        if not torch.isfinite(loss):
+            raise UserError(f"step {step + 1}: non-finite SFT loss; last good checkpoint: {ckpt.latest() or 'none'}; lower optim.lr")
+        acc.backward(loss)
+        grad_norm = float(acc.clip_grad_norm_(net.parameters(), cfg.optim.grad_clip)) if cfg.optim.grad_clip else 0.0
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        train_seconds += time.perf_counter() - t0
+        if step % cfg.run.log_every == 0 or step == cfg.run.max_steps:
+            metrics.log(step, {"time": train_seconds, "loss": float(loss.detach()), "grad_norm": grad_norm,
+                               "lr": float(scheduler.get_last_lr()[0]), "epoch": stream.epoch_of(step), **stats})
+        if cfg.run.eval_every and step % cfg.run.eval_every == 0:
+            last_eval = _evaluate(lm, cfg, task, out, step, say)
+            metrics.log(step, {"eval_accuracy": last_eval["accuracy"], "time": train_seconds})
+        if cfg.run.save_every and step % cfg.run.save_every == 0:
+            save()
+    path = save()
+    say(f"done: {step} steps, {train_seconds:.1f}s; checkpoint {path}")
+    return SFTSummary(step, train_seconds, str(path), last_eval)
+
+
+def _evaluate(lm: Any, cfg: SFTConfig, task: Any, out: Path, step: int, say: Any) -> dict[str, Any]:
+    from harness.eval import evaluate_task
+
+    if not cfg.run.eval_protocol:
+        raise UserError("run.eval_every is set but run.eval_protocol is not; set e.g. run.eval_protocol=rldf-tiny")
+    name = cfg.run.eval_task or task.name
+    lm.net.eval()
+    res = evaluate_task(lm, name, cfg.run.eval_protocol, out / "eval" / f"step-{step:06d}" / name,
+                        limit=cfg.run.eval_limit, seed=cfg.run.seed, model_id=f"sft@step{step}",
+                        model_meta={"method": "sft", "step": step}, progress=False)
+    lm.net.train()
+    acc = res.metrics["accuracy"]
+    say(f"step {step}: eval accuracy {acc.value:.4f} [{acc.ci_low:.3f}, {acc.ci_high:.3f}]")
+    return {"step": step, "accuracy": acc.value, "ci_low": acc.ci_low, "ci_high": acc.ci_high}
