@@ -5,7 +5,10 @@
   are its parts.
 - ``extract``: the program inside a completion (last ```python block, dataset prefix first).
 - ``checks``: splitting a ``check(candidate)`` function into one test per assert.
-- ``humaneval``, ``mbpp``, ``stdio``: the tasks (``TASK``; ``mbpp.TASK_SANITIZED``).
+- ``grading``: sandbox results -> ``Verdict``s, with an injectable executor.
+- ``functions``: what HumanEval and MBPP share (reference layout, prompt, program building).
+- ``humaneval``, ``mbpp``, ``stdio``: the tasks (``TASK``; ``mbpp.TASK_SANITIZED``); each also has
+  ``make_task(executor)`` for a task that runs programs elsewhere (or on a fake in tests).
 
 Importing this package starts no process; the sandbox probes its backend on first use.
 """

@@ -51,7 +51,10 @@ ALL_GUARANTEES = frozenset(
     }
 )
 
-_NEEDS_SLOT_UID = frozenset({"nproc", "no_write_outside", "no_home", "no_kill", "daemons"})
+# Without root there is no slot uid: RLIMIT_NPROC would count all of the user's processes, so it
+# is not set; namespaces still keep the other promises, plain rlimits keep only the basic ones.
+_UID_ONLY = {"bwrap": frozenset({"nproc"}), "unshare": frozenset({"nproc"}),
+             "rlimit": frozenset({"nproc", "no_home", "no_kill", "daemons"})}
 _BASE = frozenset({"timeout", "memory", "filesize", "output_cap", "no_exit_hack"})
 _GUARANTEES = {
     "bwrap": ALL_GUARANTEES,
@@ -65,7 +68,7 @@ _GUARANTEES = {
 def guarantees(backend: str, root: bool) -> frozenset[str]:
     """What ``backend`` protects against when the harness runs as root (``root``) or not."""
     kept = _GUARANTEES[backend]
-    return kept if root else kept - _NEEDS_SLOT_UID
+    return kept if root else kept - _UID_ONLY[backend]
 
 
 def default_python() -> str:

@@ -93,12 +93,15 @@ class SlotPool:
     def grow(self, size: int) -> None:
         """Reserve more uids until the pool holds at least ``size``."""
         with self._lock:
+            if len(self._owned) >= size:
+                return
+            busy = {uid for _, uid, _ in processes_of(range(self._next, self.base + UID_RANGE))}
             while len(self._owned) < size:
-                uid = self._reserve_one()
+                uid = self._reserve_one(busy)
                 self._free.append(uid)
                 self._available.notify()
 
-    def _reserve_one(self) -> int:
+    def _reserve_one(self, busy: set[int]) -> int:
         lock_dir = _lock_dir()
         while self._next < self.base + UID_RANGE:
             uid, self._next = self._next, self._next + 1
@@ -115,7 +118,7 @@ class SlotPool:
                 if exc.errno in (errno.EWOULDBLOCK, errno.EACCES):
                     continue  # another harness process owns it
                 raise
-            if processes_of([uid]):  # leftovers of a crashed harness, or someone else's: skip
+            if uid in busy:  # leftovers of a crashed harness, or someone else's: skip
                 os.close(fd)
                 continue
             self._owned[uid] = fd
