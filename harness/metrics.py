@@ -90,11 +90,11 @@ def lenient_correct(record: dict[str, Any]) -> bool | None:
     return None if not isinstance(lenient, dict) else lenient.get("correct")
 
 
-def _headline(record: dict[str, Any], parser: str) -> tuple[bool | None, str | None]:
-    """(correct, extracted answer) of a record under ``parser``."""
+def _headline(record: dict[str, Any], parser: str) -> tuple[str | None, bool | None]:
+    """(extracted answer, correct) of a record under ``parser``."""
     if parser == "lenient" and isinstance(record.get("lenient"), dict):
-        return lenient_correct(record), record["lenient"].get("answer")
-    return record.get("correct"), record.get("answer")
+        return record["lenient"].get("answer"), lenient_correct(record)
+    return record.get("answer"), record.get("correct")
 
 
 def majority_correct(votes: Sequence[tuple[str | None, bool | None]]) -> bool | None:

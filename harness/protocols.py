@@ -143,7 +143,8 @@ class Protocol:
         try:
             sampler = replace(self.sampler, **sampler_changes)
             suffix = ",".join(f"{k}={v}" for k, v in sorted({**sampler_changes, **own_changes}.items()))
-            return replace(self, name=f"{self.name}+{suffix}", sampler=sampler, **own_changes)
+            name = f"{self.name},{suffix}" if "+" in self.name else f"{self.name}+{suffix}"
+            return replace(self, name=name, sampler=sampler, **own_changes)
         except ValueError as exc:
             raise UserError(str(exc)) from exc
 

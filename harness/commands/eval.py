@@ -53,13 +53,12 @@ def _device(requested: str, launched: str | None) -> str:
 def main(args: argparse.Namespace) -> int:
     from dataclasses import fields
 
-    from rich.console import Console
-
     from harness.decoding import SamplerConfig
     from harness.errors import UserError
     from harness.eval import evaluate_task
     from harness.eval.dist import current_shard, init_from_env
     from harness.eval.identity import default_model_id, safe_name
+    from harness.eval.report import console as make_console
     from harness.eval.report import summary_table
     from harness.eval.store import ensure_writable
     from harness.models import load_model
@@ -68,6 +67,7 @@ def main(args: argparse.Namespace) -> int:
 
     protocol = load_protocol(args.protocol)
     overrides = {f.name: getattr(args, f.name) for f in fields(SamplerConfig) if f.name != "seed"}
+    overrides["samples"] = args.samples
     protocol = protocol.with_changes(**{k: v for k, v in overrides.items() if v is not None})
     names = [t for t in (args.tasks.split(",") if args.tasks else protocol.tasks) if t.strip()]
     if not names:
@@ -80,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
     launched = init_from_env()
     device = _device(args.device, launched)
     shard = current_shard()
-    console = Console(stderr=False)
+    console = make_console()
     results = []
     for model_arg in [m.strip() for m in args.model.split(",") if m.strip()]:
         lm = load_model(model_arg, device=device, dtype=args.dtype)
@@ -89,13 +89,13 @@ def main(args: argparse.Namespace) -> int:
             results.append(
                 evaluate_task(
                     lm, task, protocol, out / safe_name(model_arg) / task.name,
-                    limit=args.limit, samples=args.samples, seed=args.seed or 0, split=args.split,
+                    limit=args.limit, seed=args.seed or 0, split=args.split,
                     source=args.source, model_id=default_model_id(model_arg), model_meta=meta,
                     batch_size=args.batch_size, progress=not args.no_progress,
                 )
             )
         del lm
     if shard.is_main:
-        console.print(summary_table(results, title=f"rldf eval — {results[0].protocol['name']} ({results[0].protocol['hash'][:12]})"))
+        console.print(summary_table(results))
         console.print(f"results in {out}/<model>/<task>/results.json")
     return 0

@@ -27,12 +27,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
 
 
 def main(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from harness.eval.report import console as make_console
     from harness.eval.report import summary_table
     from harness.eval.rescore import rescore_file
 
-    console = Console()
+    console = make_console()
     results = []
     for path in args.files:
         with console.status(f"grading {path}"):

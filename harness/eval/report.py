@@ -72,21 +72,29 @@ def summary_table(results: Sequence[RunResult], title: str = "rldf eval") -> Any
     """A rich ``Table``: one row per (model, task) with accuracy, CI, pass@k/maj@k and speed."""
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False)
-    for col in ("model", "task", "protocol", "n", "accuracy % [95% CI]", "lenient %", "more", "NFE", "tok/fwd", "tok/s", "wall s"):
-        table.add_column(col, justify="left" if col in ("model", "task", "protocol", "more") else "right")
     def num(r: RunResult, key: str, fmt: str) -> str:
         v = r.speed.get(key)
         return "-" if v is None else format(v, fmt)
 
+    protocols = sorted({f"{r.protocol.get('name')} ({str(r.protocol.get('hash'))[:12]})" for r in results})
+    table = Table(title=f"{title} — protocol {', '.join(protocols)}")
+    for col in ("model", "task", "n", "accuracy % [95% CI]", "lenient %", "pass@k / maj@k %", "NFE", "tok/fwd", "tok/s", "wall s"):
+        table.add_column(col, justify="left" if col in ("model", "task", "pass@k / maj@k %") else "right", overflow="fold")
     for r in results:
         m = r.metrics
         more = ", ".join(f"{k} {100 * v.value:.1f}" for k, v in m.items() if k.startswith(("pass@", "maj@")))
         table.add_row(
-            str(r.model.get("id")), str(r.task.get("name")), str(r.protocol.get("name")),
-            str(r.counts.get("n_items")), _pct(m.get("accuracy")),
+            str(r.model.get("id")), str(r.task.get("name")), str(r.counts.get("n_items")), _pct(m.get("accuracy")),
             "-" if "accuracy_lenient" not in m else f"{100 * m['accuracy_lenient'].value:.1f}",
             more or "-", num(r, "nfe_mean", ".1f"), num(r, "tokens_per_forward", ".2f"),
             num(r, "tokens_per_second", ".1f"), num(r, "wall_seconds", ".1f"),
         )
     return table
+
+
+def console() -> Any:
+    """A rich console; when output is not a terminal (logs, CI), wide enough not to fold tables."""
+    from rich.console import Console
+
+    con = Console()
+    return con if con.is_terminal else Console(width=160)

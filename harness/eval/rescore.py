@@ -141,6 +141,7 @@ def rescore_file(
     if task_name is None:
         raise UserError(f"{path}: rows name no 'task'; pass --task")
     task = get_task(task_name) if isinstance(task_name, str) else task_name
+    settings = source_settings(rows, path)
     model_id = model_id or _uniform(rows, "model", path) or path.resolve().parent.name
     out_dir = None if out_root is None else run_dir(out_root, model_id, path)
     if out_dir is not None:
@@ -158,7 +159,7 @@ def rescore_file(
     examples = [None if ex is None else dataclasses.replace(ex, id=i) for ex, i in zip(examples, ids)]
     protocol = ExternalProtocol(
         name=protocol_name or f"external:{path.resolve().parent.name}/{path.stem}",
-        settings={**source_settings(rows, path), "parser": "strict", "samples": 1},
+        settings={**settings, "parser": "strict", "samples": 1},
         grader={"task": task.name, "task_version": task.version, "cut_at": list(STOP_STRINGS)},
         source=str(path),
         description=f"generations from {path.name} graded by rldf's {task.name} verifier v{task.version}",

@@ -1,0 +1,127 @@
+"""Protocols: shipped YAML, the content hash (key order, sampler changes), validation errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import fields
+
+import pytest
+import yaml
+
+from harness.decoding import SamplerConfig
+from harness.errors import UserError
+from harness.protocols import PROTOCOL_DIR, ExternalProtocol, Protocol, list_protocols, load_protocol
+
+SHIPPED = [f"{kind}-{n}" for kind in ("rldf-greedy", "d1-zero-shot") for n in (128, 256, 512)] + ["rldf-tiny"]
+
+
+def test_shipped_protocols_load_with_the_literature_settings():
+    assert sorted(SHIPPED) == list_protocols()
+    hashes = {load_protocol(n).hash for n in SHIPPED}
+    assert len(hashes) == len(SHIPPED)
+    for n in (128, 256, 512):
+        ref = load_protocol(f"rldf-greedy-{n}").settings()
+        assert (ref["gen_length"], ref["steps"], ref["block_length"]) == (n, n, 32)
+        assert (ref["remasking"], ref["threshold"], ref["temperature"], ref["use_cache"]) == ("threshold", 0.9, 0.0, True)
+        assert (ref["template"], ref["shots"], ref["samples"], ref["parser"]) == ("auto", 0, 1, "strict")
+        d1 = load_protocol(f"d1-zero-shot-{n}").settings()
+        assert (d1["gen_length"], d1["steps"], d1["block_length"]) == (n, n // 2, 32)
+        assert (d1["remasking"], d1["score"], d1["temperature"], d1["use_cache"], d1["shots"]) == (
+            "static", "confidence", 0.0, False, 0
+        )
+    tiny = load_protocol("rldf-tiny")
+    assert tiny.tasks == ("arithmetic",) and tiny.max_items == 500
+    s = tiny.settings()
+    assert (s["template"], s["gen_length"], s["block_length"], s["steps"], s["remasking"], s["stop_at_eos"]) == (
+        "plain", 32, 32, 32, "static", True
+    )
+    for n in SHIPPED:
+        assert load_protocol(n).description, f"{n} must say where its settings come from"
+
+
+def test_hash_is_sha256_of_the_canonical_settings():
+    p = load_protocol("rldf-tiny")
+    canonical = json.dumps({"kind": "rldf.protocol/1", "settings": p.settings()}, sort_keys=True, separators=(",", ":"))
+    assert p.hash == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _write(tmp_path, name, data):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_key_order_and_int_vs_float_do_not_change_the_hash(tmp_path):
+    base = yaml.safe_load((PROTOCOL_DIR / "rldf-greedy-256.yaml").read_text())
+    shuffled = {k: base[k] for k in reversed(list(base))}
+    shuffled["sampler"] = {k: base["sampler"][k] for k in reversed(list(base["sampler"]))}
+    shuffled["sampler"]["temperature"] = 0  # int in YAML, float in the shipped file
+    shuffled["name"] = "my-copy"  # the name is not part of the hash
+    shuffled["description"] = "different words"
+    a = load_protocol(_write(tmp_path, "a", base))
+    b = load_protocol(_write(tmp_path, "b", shuffled))
+    assert a.hash == b.hash == load_protocol("rldf-greedy-256").hash
+
+
+def _changed(name: str, value):
+    return {
+        "gen_length": 64, "block_length": 16, "steps": 17, "remasking": "static", "threshold": 0.8,
+        "score": "margin", "temperature": 0.5, "top_p": 0.9, "top_k": 5, "use_cache": not value,
+        "stop_at_eos": not value, "defer_eos": not value,
+    }[name]
+
+
+@pytest.mark.parametrize("field", [f.name for f in fields(SamplerConfig) if f.name != "seed"])
+def test_every_sampler_change_changes_the_hash(field):
+    p = Protocol(name="p", sampler=SamplerConfig(gen_length=32, block_length=32, steps=32))
+    q = p.with_changes(**{field: _changed(field, getattr(p.sampler, field))})
+    assert q.hash != p.hash
+    assert q.name.startswith("p+") and field in q.name
+
+
+@pytest.mark.parametrize("change", [{"samples": 4}, {"parser": "lenient"}, {"max_items": 10}, {"template": "llada"}])
+def test_protocol_level_changes_change_the_hash(change):
+    p = Protocol(name="p", sampler=SamplerConfig(gen_length=32, block_length=32, steps=32), template="plain")
+    assert p.with_changes(**change).hash != p.hash
+
+
+def test_unchanged_values_keep_the_protocol():
+    p = load_protocol("rldf-tiny")
+    assert p.with_changes(gen_length=32, samples=1) is p
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"name": "x", "sampler": {"gen_lenght": 32}}, "did you mean 'gen_length'"),
+        ({"name": "x", "sampler": {}, "shot": 1}, "did you mean 'shots'"),
+        ({"name": "x", "sampler": {"gen_length": 30, "block_length": 32}}, "block_length"),
+        ({"name": "x", "sampler": {"seed": 3}}, "sampler.seed"),
+        ({"name": "x", "sampler": {}, "shots": 2, "template": "auto"}, "template: plain"),
+        ({"name": "x", "sampler": {}, "parser": "loose"}, "strict, lenient"),
+        ({"name": "x", "sampler": {}, "samples": 0}, "samples=0"),
+        ({"sampler": {}}, "missing field 'name'"),
+    ],
+)
+def test_invalid_protocol_files_fail_with_one_line_naming_the_file(tmp_path, data, message):
+    path = _write(tmp_path, "bad", data)
+    with pytest.raises(UserError) as err:
+        load_protocol(path)
+    assert message in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_protocol_name_suggests_close_names():
+    with pytest.raises(UserError, match="did you mean rldf-greedy-256"):
+        load_protocol("rldf-greedy-265")
+    with pytest.raises(UserError, match="not found"):
+        load_protocol("missing/protocol.yaml")
+
+
+def test_external_protocol_hash_covers_settings_and_grader():
+    a = ExternalProtocol("e", {"gen_length": 128, "steps": 64}, {"task": "gsm8k", "task_version": "1"}, "f.jsonl")
+    b = ExternalProtocol("other-name", {"steps": 64, "gen_length": 128}, {"task_version": "1", "task": "gsm8k"}, "g.jsonl")
+    assert a.hash == b.hash
+    assert ExternalProtocol("e", {"gen_length": 256, "steps": 64}, a.grader, "f").hash != a.hash
+    assert ExternalProtocol("e", a.settings, {"task": "gsm8k", "task_version": "2"}, "f").hash != a.hash
+    assert a.to_record()["external"] is True and a.to_record()["settings"]["gen_length"] == 128
