@@ -9,9 +9,11 @@ of the cost of a run. Steps:
    and close it, so the program never sees it;
 2. (``unshare`` backend only, still root in a private mount namespace) remount everything
    read-only, mount a size-limited tmpfs as ``/tmp`` and over the harness user's home, chdir;
-   (``rlimit`` backend only, no pid namespace) fork: the parent stays behind as this run's
-   subreaper, waits for the program, kills every process of the slot uid and reaps all of them,
-   so orphaned daemons neither survive nor linger as zombies counting against RLIMIT_NPROC;
+   (``unshare`` and ``rlimit``) fork: the parent stays behind, as root, as this run's supervisor:
+   a subreaper (with ``unshare`` it is the pid namespace's init) that waits for the program,
+   kills it at a wall deadline of its own (so a harness that dies mid-run leaves nothing behind;
+   ``bwrap`` has ``--die-with-parent`` for that), kills every process of the slot uid and reaps
+   them all, so orphaned daemons neither survive nor linger as zombies against RLIMIT_NPROC;
 3. set rlimits (address space, CPU, file size, open files, core dumps, processes), then drop to
    the slot uid with no supplementary groups and check that root cannot be regained;
 4. report ``READY``, run the program, then each test in the program's namespace, reporting every
@@ -122,16 +124,29 @@ def _mount_scratch(payload):
     posix.chdir("/tmp")
 
 
-def _supervise(uid):
-    """rlimit backend: become this run's subreaper; the child returns and runs the program."""
+def _supervise(uid, wall_s):
+    """unshare/rlimit backends: fork; the child returns and runs the program, the parent (root)
+    supervises it (see step 2 of the module docstring) and never returns."""
     import ctypes
 
-    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER (a no-op for a namespace init)
     _limit(resource.RLIMIT_CORE, 0)
     child = posix.fork()
     if child == 0:
         return
-    _, status = posix.waitpid(child, 0)
+
+    def on_deadline(signum, frame):
+        posix.kill(child, 9)
+
+    _signal.signal(_signal.SIGALRM, on_deadline)
+    _signal.setitimer(_signal.ITIMER_REAL, wall_s)
+    while True:
+        try:
+            _, status = posix.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+    _signal.setitimer(_signal.ITIMER_REAL, 0)
     if uid is not None:
         killer = posix.fork()
         if killer == 0:  # as the slot uid, kill(-1) reaches exactly the program's leftovers
@@ -210,7 +225,7 @@ def main():
     if payload["scratch_mb"]:
         _mount_scratch(payload)
     if payload["supervise"]:
-        _supervise(payload["uid"])
+        _supervise(payload["uid"], payload["wall_s"])
     _confine(payload)
     stdout, stderr = sys.stdout, sys.stderr
     sys.argv = ["prog.py"]

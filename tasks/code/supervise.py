@@ -11,6 +11,9 @@ and a program that writes past the cap is killed. After the run nothing of it ma
   exits, and only then is the launcher's process group killed. The harness process itself is
   never made a subreaper (it would adopt every orphan of the whole application).
 
+If the harness itself dies mid-run, ``bwrap --die-with-parent`` and, for the other backends, the
+supervisor's own wall deadline (timeout + 2 s) end the run.
+
 "passed" requires the prelude's ``END`` line (so ``exit()``/``os._exit(0)`` fail);
 ``sandbox_error`` means the prelude never reported ``READY``: an infrastructure failure, never
 a wrong answer.
@@ -126,7 +129,8 @@ def run_once(backend: Backend, code: str, tests: tuple[str, ...], stdin: str | N
         "nonce": nonce, "result_fd": result_w, "uid": uid, "cpu_s": int(math.ceil(limits.timeout)) + 1,
         "memory_mb": limits.memory_mb, "fsize_mb": limits.fsize_mb, "nofile": limits.nofile,
         "nproc": limits.nproc, "scratch_mb": limits.scratch_mb if backend.name == "unshare" else 0,
-        "hide": list(hide), "supervise": backend.name == "rlimit",
+        "hide": list(hide), "supervise": backend.name in ("unshare", "rlimit"),
+        "wall_s": limits.timeout + 2.0,  # the harness kills first; this covers a harness that died
     }
     payload_fd = _memfd("rldf-payload", marshal.dumps(payload, 4))
     stdin_fd = _memfd("rldf-stdin", stdin.encode()) if stdin is not None else subprocess.DEVNULL
@@ -261,12 +265,12 @@ def _messages(raw: bytes, nonce: str) -> list[str]:
     return [line[len(tag):] for line in raw.decode("utf-8", "replace").splitlines() if line.startswith(tag)]
 
 
-def _signal_of(backend: Backend, returncode: int | None) -> int | None:
+def _signal_of(returncode: int | None) -> int | None:
     if returncode is None:
         return None
     if returncode < 0:
         return -returncode
-    if backend.name in ("bwrap", "rlimit") and returncode > 128:  # bwrap and the rlimit supervisor: 128 + signo
+    if returncode > 128:  # bwrap and the prelude's supervisor report a signal death as 128 + signo
         return returncode - 128
     return None
 
@@ -309,7 +313,7 @@ def _classify(backend: Backend, returncode: int | None, watched: dict, nonce: st
         summary = f"{sum(tests)}/{n_tests} tests passed" if code_status == "ok" else "program failed"
         detail = "; ".join([summary] + notes[:5])
         return outcome("oom" if memory else "failed", detail)
-    sig = _signal_of(backend, returncode)
+    sig = _signal_of(returncode)
     if memory or (sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT) and "MemoryError" in stderr):
         return outcome("oom", "; ".join(["memory limit exceeded"] + notes[:3]))
     if sig == signal.SIGXCPU:

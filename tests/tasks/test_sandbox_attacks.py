@@ -9,9 +9,11 @@ backend is attacked; ``RLDF_SANDBOX_ALL_BACKENDS=1`` attacks every backend that 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -375,3 +377,39 @@ def test_zombies_of_earlier_runs_do_not_eat_the_process_limit(sandbox):
     runs = len(sandbox.uids) + 2
     results = sandbox.run_many([code] * runs, workers=1)
     assert [r.status for r in results] == ["passed"] * runs, [r.detail for r in results]
+
+
+def test_a_harness_killed_mid_run_leaves_nothing_behind(sandbox):
+    needs(sandbox, "daemons")
+    program = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\ntime.sleep(60)"
+    script = (
+        "import json\nfrom tasks.code.sandbox import Sandbox\n"
+        f"sb = Sandbox(backend={sandbox.backend!r}, timeout=1.0)\n"
+        "print(json.dumps(sorted(sb.uids)), flush=True)\n"
+        f"sb.run({program!r})\n"
+    )
+    harness = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                               cwd=Path(__file__).resolve().parents[2])
+    try:
+        uids = json.loads(harness.stdout.readline())
+        deadline = time.monotonic() + 10
+        while len(slots.processes_of(uids)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the program and its daemon run
+        assert len(slots.processes_of(uids)) >= 2, "the program did not start"
+        launchers = _child_pids(harness.pid)
+    finally:
+        harness.kill()
+        harness.wait()
+    deadline = time.monotonic() + 1.0 + 2.0 + 5.0  # timeout + the supervisor's grace + slack
+    while slots.processes_of(uids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert slots.processes_of(uids) == [], "the program outlived its harness"
+    # a dead launcher waits as a zombie for pid 1 to reap it (on some machines only every ~2 s)
+    assert [pid for pid in launchers if _alive(pid)] == [], "the launcher outlived its harness"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
