@@ -180,13 +180,17 @@ class Sandbox:
         for candidate in backends.available_backends(self.python):
             if forced is not None and candidate.name != forced:
                 continue
-            result = self._run_with(candidate, Program("print('rldf-probe')"), self.defaults)
+            # imports from the stdlib too: an interpreter whose library the backend hides must fail here
+            result = self._run_with(candidate, Program("import json, os\nprint('rldf-probe')"), self.defaults)
             if result.status == "passed" and result.stdout.strip() == "rldf-probe":
                 return candidate, tuple(reasons)
             reasons.append(f"{candidate.name}: {result.detail}")
+        hint = (f" (the interpreter {self.python} must be runnable, with its standard library, by an unprivileged "
+                "user and must not live under /root, /home or /tmp; pass python=/usr/bin/python3)")
         if forced is not None:
-            raise SandboxUnavailable(f"sandbox backend {forced!r} does not work here: {'; '.join(reasons) or 'not installed'}")
-        raise SandboxUnavailable(f"no sandbox backend works here: {'; '.join(reasons)}")
+            raise SandboxUnavailable(f"sandbox backend {forced!r} does not work here: {'; '.join(reasons) or 'not installed'}"
+                                     + hint)
+        raise SandboxUnavailable(f"no sandbox backend works here: {'; '.join(reasons)}" + hint)
 
     def _limits(self, program: Program, timeout: float | None, memory_mb: int | None,
                 test_timeout: float | None) -> Limits:
