@@ -104,7 +104,9 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
     if cfg.loss.beta > 0 or (cfg.loss.entropy_coeff and cfg.loss.beta > 0):
         ref_lm = replace(lm, net=copy.deepcopy(lm.net).requires_grad_(False).eval())
     if cfg.model.gradient_checkpointing:
-        lm.net.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        from harness.models.base import enable_activation_checkpointing
+
+        enable_activation_checkpointing(lm.net)
     lm.net.train()
     optimizer = build_optimizer(lm.net, cfg.optim)
     total_updates = cfg.run.max_steps * cfg.loss.num_iterations

@@ -76,6 +76,7 @@ def sample_steps(
     c = candidates.numel()
     if c == 0:
         return []
+    weights = weights.detach().cpu()  # generators are CPU ones: planning is tiny and device-agnostic
     cand = candidates.tolist()
     if temperature == 0 and not (weights.numel() > 1 and float(weights.std()) < 1e-8):
         order = sorted(range(c), key=lambda i: (-float(weights[i]), i))

@@ -93,7 +93,9 @@ def train_sft(cfg: SFTConfig, out_dir: str | Path, resume: bool = False, quiet: 
     lm = _init_model(cfg, acc.device)
     task, pairs = _pairs(cfg, lm, say)
     if cfg.model.gradient_checkpointing:
-        lm.net.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        from harness.models.base import enable_activation_checkpointing
+
+        enable_activation_checkpointing(lm.net)
     lm.net.train()
     optimizer = build_optimizer(lm.net, cfg.optim)
     scheduler = build_scheduler(optimizer, cfg.optim, cfg.run.max_steps)

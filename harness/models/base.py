@@ -144,3 +144,14 @@ class DiffusionLM:
                 ents.append(lse - (p * lg.masked_fill(torch.isinf(lg), 0.0)).sum(-1))
         logp = torch.cat(logps, dim=1)
         return logp, (torch.cat(ents, dim=1) if return_entropy else None)
+
+
+def enable_activation_checkpointing(net: torch.nn.Module) -> None:
+    """Recompute each block's activations in backward (transformers' non-reentrant variant).
+
+    transformers 5.x renamed ``gradient_checkpointing_enable`` to ``activation_checkpointing_enable``;
+    use whichever this version has.
+    """
+    fn = getattr(net, "activation_checkpointing_enable", None) or net.gradient_checkpointing_enable
+    fn(gradient_checkpointing_kwargs={"use_reentrant": False})
+
