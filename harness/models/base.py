@@ -152,6 +152,9 @@ def enable_activation_checkpointing(net: torch.nn.Module) -> None:
     transformers 5.x renamed ``gradient_checkpointing_enable`` to ``activation_checkpointing_enable``;
     use whichever this version has.
     """
-    fn = getattr(net, "activation_checkpointing_enable", None) or net.gradient_checkpointing_enable
-    fn(gradient_checkpointing_kwargs={"use_reentrant": False})
+    kwargs = {"use_reentrant": False}
+    if hasattr(net, "activation_checkpointing_enable"):
+        net.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        net.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
