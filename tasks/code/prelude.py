@@ -124,7 +124,17 @@ def _mount_scratch(payload):
     posix.chdir("/tmp")
 
 
-def _supervise(uid, wall_s):
+def _remove_tree(path):
+    """Delete ``path`` without following symlinks the program may have planted (root runs this)."""
+    for entry in posix.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            _remove_tree(entry.path)
+        else:
+            posix.unlink(entry.path)
+    posix.rmdir(path)
+
+
+def _supervise(uid, wall_s, workdir):
     """unshare/rlimit backends: fork; the child returns and runs the program, the parent (root)
     supervises it (see step 2 of the module docstring) and never returns."""
     import ctypes
@@ -163,6 +173,11 @@ def _supervise(uid, wall_s):
                 break
         except ChildProcessError:
             break
+    if workdir:  # the harness removes it too, but may have died mid-run
+        try:
+            _remove_tree(workdir)
+        except OSError:
+            pass
     code = posix.waitstatus_to_exitcode(status)
     posix._exit(code if code >= 0 else 128 - code)
 
@@ -225,7 +240,7 @@ def main():
     if payload["scratch_mb"]:
         _mount_scratch(payload)
     if payload["supervise"]:
-        _supervise(payload["uid"], payload["wall_s"])
+        _supervise(payload["uid"], payload["wall_s"], payload["workdir"])
     _confine(payload)
     stdout, stderr = sys.stdout, sys.stderr
     sys.argv = ["prog.py"]

@@ -131,6 +131,7 @@ def run_once(backend: Backend, code: str, tests: tuple[str, ...], stdin: str | N
         "nproc": limits.nproc, "scratch_mb": limits.scratch_mb if backend.name == "unshare" else 0,
         "hide": list(hide), "supervise": backend.name in ("unshare", "rlimit"),
         "wall_s": limits.timeout + 2.0,  # the harness kills first; this covers a harness that died
+        "workdir": workdir,
     }
     payload_fd = _memfd("rldf-payload", marshal.dumps(payload, 4))
     stdin_fd = _memfd("rldf-stdin", stdin.encode()) if stdin is not None else subprocess.DEVNULL

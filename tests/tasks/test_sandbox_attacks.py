@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -388,6 +389,7 @@ def test_a_harness_killed_mid_run_leaves_nothing_behind(sandbox):
         "print(json.dumps(sorted(sb.uids)), flush=True)\n"
         f"sb.run({program!r})\n"
     )
+    scratch_before = set(Path(tempfile.gettempdir()).glob("rldf-sandbox-*"))
     harness = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
                                cwd=Path(__file__).resolve().parents[2])
     try:
@@ -404,6 +406,7 @@ def test_a_harness_killed_mid_run_leaves_nothing_behind(sandbox):
     while slots.processes_of(uids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert slots.processes_of(uids) == [], "the program outlived its harness"
+    assert set(Path(tempfile.gettempdir()).glob("rldf-sandbox-*")) <= scratch_before, "its scratch directory stayed"
     # a dead launcher waits as a zombie for pid 1 to reap it (on some machines only every ~2 s)
     assert [pid for pid in launchers if _alive(pid)] == [], "the launcher outlived its harness"
 
