@@ -155,11 +155,15 @@ class LossConfig:
 class EvalConfig:
     every: int = 0
     """Evaluate every N optimizer steps (0 = never; always once at the end if tasks are set)."""
+    every_seconds: float | None = None
+    """Also evaluate each time training time crosses a multiple of this (wall-clock budgets)."""
     tasks: list[str] = field(default_factory=list)
     protocol: str | None = None
     limit: int | None = None
     at_start: bool = False
     """Also evaluate before the first update."""
+    at_end: bool = True
+    """Evaluate the final policy (unless the last step was just evaluated)."""
 
 
 @dataclass

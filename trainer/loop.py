@@ -141,6 +141,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
 
     stopped = "max_steps"
     step = start_step
+    every_s = cfg.eval.every_seconds
+    next_timed_eval = (int(train_seconds // every_s) + 1) * every_s if every_s else None
     bar = _progress(main and not quiet, cfg.run.max_steps, start_step)
     try:
         while step < cfg.run.max_steps:
@@ -175,9 +177,12 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
                 metrics.log(step, record)
             if bar is not None:
                 bar[0].update(bar[1], advance=1, description=f"train r={record['reward_mean']:.3f}")
-            if cfg.eval.every and step % cfg.eval.every == 0 and cfg.eval.tasks:
+            timed = next_timed_eval is not None and train_seconds >= next_timed_eval
+            if cfg.eval.tasks and ((cfg.eval.every and step % cfg.eval.every == 0) or timed):
                 last_eval = _evaluate(policy, cfg, out, step, acc, say)
                 metrics.log(step, {"eval_accuracy": last_eval["accuracy"], "time": train_seconds})
+            if timed:
+                next_timed_eval = (int(train_seconds // every_s) + 1) * every_s
             if cfg.run.save_every and step % cfg.run.save_every == 0:
                 _save(ckpt, train_net, lm, cfg, step, train_seconds, last_eval)
     except NonFiniteError as exc:
@@ -189,7 +194,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
     finally:
         if bar is not None:
             bar[0].stop()
-    if cfg.eval.tasks and (last_eval is None or last_eval.get("step") != step):
+    if cfg.eval.tasks and cfg.eval.at_end and (last_eval is None or last_eval.get("step") != step):
         last_eval = _evaluate(policy, cfg, out, step, acc, say)
         metrics.log(step, {"eval_accuracy": last_eval["accuracy"], "time": train_seconds})
     path = _save(ckpt, train_net, lm, cfg, step, train_seconds, last_eval)
