@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
     p.add_argument("--out", required=True, help="output directory (OUT/<model>/<task>/results.json)")
     p.add_argument("--limit", type=int, help="evaluate only the first N items of each task")
     p.add_argument("--samples", type=int, help="completions per item (overrides the protocol; changes its hash)")
-    p.add_argument("--batch-size", type=int, help="decoding batch size (does not change results)")
+    p.add_argument("--batch-size", type=int, help="decoding batch size (default 16); keep it when resuming a GPU run")
     p.add_argument("--split", help="task split (default: the task's default split)")
     p.add_argument("--source", help="data source for a single task: file, directory or hf:<id>")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: the launcher's GPU, else cuda, else cpu)")

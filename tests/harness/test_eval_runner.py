@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from harness.errors import UserError
-from harness.eval import evaluate_task
+from harness.eval import evaluate_task, runner
 from harness.eval.prompts import prompt_family
 from harness.models import load_model
 from harness.protocols import Protocol
@@ -103,6 +103,20 @@ def test_rerun_resumes_and_refills_a_damaged_file(lm, first_run, tmp_path):
     assert again.metrics == result.metrics
     third = evaluate_task(lm, toy_task(), sampling_protocol(), run, seed=1, progress=False)
     assert third.speed["decoded_samples"] == 0 and third.speed["tokens_per_second"] is None
+
+
+def test_a_batch_with_a_missing_record_is_decoded_again_whole(lm, first_run, tmp_path, monkeypatch):
+    out, result = first_run
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = (out / "samples.jsonl").read_text().splitlines(keepends=True)
+    (run / "samples.jsonl").write_text("".join(lines[:5] + lines[6:]))  # unit 5 lies in batch [4, 8)
+    calls = []
+    real = runner.decode
+    monkeypatch.setattr(runner, "decode", lambda lm_, prompts, *a, **kw: calls.append(len(prompts)) or real(lm_, prompts, *a, **kw))
+    again = evaluate_task(lm, toy_task(), sampling_protocol(), run, seed=1, batch_size=4, progress=False)
+    assert calls == [4] and again.speed["decoded_samples"] == 1
+    assert (run / "samples.jsonl").read_text() == (out / "samples.jsonl").read_text()
 
 
 def _copy(src, dst):
