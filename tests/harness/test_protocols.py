@@ -125,3 +125,9 @@ def test_external_protocol_hash_covers_settings_and_grader():
     assert ExternalProtocol("e", {"gen_length": 256, "steps": 64}, a.grader, "f").hash != a.hash
     assert ExternalProtocol("e", a.settings, {"task": "gsm8k", "task_version": "2"}, "f").hash != a.hash
     assert a.to_record()["external"] is True and a.to_record()["settings"]["gen_length"] == 128
+
+
+def test_repeated_changes_extend_one_suffix():
+    p = load_protocol("rldf-tiny").with_changes(gen_length=64).with_changes(samples=3)
+    assert p.name == "rldf-tiny+gen_length=64,samples=3"
+    assert p.hash == load_protocol("rldf-tiny").with_changes(samples=3, gen_length=64).hash
