@@ -208,20 +208,29 @@ def _save(ckpt, net, lm, cfg, step, train_seconds, last_eval) -> Path:
     return ckpt.save(step, net, lm.tokenizer, state, metric)
 
 
+_EVAL_ITEMS: dict[str, list] = {}
+
+
 def _evaluate(policy, cfg, out, step, acc, say) -> dict[str, Any]:
     """Evaluate the live policy on ``eval.tasks`` under ``eval.protocol``; mean accuracy."""
     from harness.eval import evaluate_task
+    from harness.eval.identity import state_hash
+    from tasks import get_task
 
     if not cfg.eval.protocol:
         raise UserError("eval.tasks is set but eval.protocol is not; set eval.protocol (e.g. rldf-tiny)")
     was = policy.net.training
     policy.net.eval()
     accs, per_task = [], {}
+    weights = state_hash(policy.net)  # the live weights, not the checkpoint the run started from
     for name in cfg.eval.tasks:
+        if name not in _EVAL_ITEMS:  # load each eval set once per process
+            task = get_task(name)
+            _EVAL_ITEMS[name] = task.load(split=task.default_split)
         res = evaluate_task(
             policy, name, cfg.eval.protocol, out / "eval" / f"step-{step:06d}" / name, limit=cfg.eval.limit,
-            seed=cfg.run.seed, model_id=f"{Path(cfg.model.path).name}@step{step}",
-            model_meta={"method": cfg.estimator.name, "step": step}, progress=False,
+            seed=cfg.run.seed, model_id=f"{Path(cfg.model.path).name}@step{step}", weights_hash=weights,
+            examples=_EVAL_ITEMS[name], model_meta={"method": cfg.estimator.name, "step": step}, progress=False,
         )
         accs.append(res.metrics["accuracy"].value)
         per_task[name] = res.metrics["accuracy"].value

@@ -156,11 +156,13 @@ def _evaluate(lm: Any, cfg: SFTConfig, task: Any, out: Path, step: int, say: Any
 
     if not cfg.run.eval_protocol:
         raise UserError("run.eval_every is set but run.eval_protocol is not; set e.g. run.eval_protocol=rldf-tiny")
+    from harness.eval.identity import state_hash
+
     name = cfg.run.eval_task or task.name
     lm.net.eval()
     res = evaluate_task(lm, name, cfg.run.eval_protocol, out / "eval" / f"step-{step:06d}" / name,
                         limit=cfg.run.eval_limit, seed=cfg.run.seed, model_id=f"sft@step{step}",
-                        model_meta={"method": "sft", "step": step}, progress=False)
+                        weights_hash=state_hash(lm.net), model_meta={"method": "sft", "step": step}, progress=False)
     lm.net.train()
     acc = res.metrics["accuracy"]
     say(f"step {step}: eval accuracy {acc.value:.4f} [{acc.ci_low:.3f}, {acc.ci_high:.3f}]")
