@@ -1,6 +1,6 @@
 """Synthetic multi-step integer arithmetic: the CPU demo task (seeded, with difficulty knobs).
 
-An item is a chain like ``7+3*12`` (``Difficulty``: number of operands, operand range, operator
+An item is a chain like ``7+3*12`` or the demo default ``3+5+5+1`` (``Difficulty``: number of operands, operand range, operator
 set; ``*`` binds tighter than ``+``/``-``, which go left to right). Items are drawn
 deterministically from (seed, index); train and test are disjoint by construction because the
 split of an expression is a hash of the expression itself (``tasks.synthetic``).
@@ -35,7 +35,7 @@ from tasks.data import check_split, load_rows
 from tasks.prompts import chat_wrap
 from tasks.synthetic import generate_split
 
-DEFAULT_N = {"train": 20000, "test": 500}
+DEFAULT_N = {"train": 5000, "test": 500}
 OPERATORS = "+-*"
 _FINAL_RE = re.compile(r"=\s*(-?\d+)")
 _TOKEN_RE = re.compile(r"\d+|[+\-*]")
@@ -43,12 +43,18 @@ _TOKEN_RE = re.compile(r"\d+|[+\-*]")
 
 @dataclass(frozen=True)
 class Difficulty:
-    """Knobs of the generator; the defaults are the demo difficulty."""
+    """Knobs of the generator; the defaults are the demo difficulty.
 
-    n_operands: int = 3  # operands per expression (steps = n_operands - 1)
+    Demo default: three chained additions of single digits (``3+5+5+1`` -> ``3+5 = 8; 8+5 = 13;
+    13+1 = 14``), about 5,900 train and 650 test expressions. A 0.8M-parameter model learns it to
+    a 20-50% greedy accuracy in minutes of SFT on 2 CPU cores, which leaves room for RL; with
+    ``+-*`` or operands up to 20-30 the same model stayed under 8% after 3,000 SFT steps.
+    """
+
+    n_operands: int = 4  # operands per expression (steps = n_operands - 1)
     min_operand: int = 1  # smallest operand
-    max_operand: int = 20  # largest operand
-    operators: str = "+-*"  # operators drawn uniformly; subset of "+-*"
+    max_operand: int = 9  # largest operand
+    operators: str = "+"  # operators drawn uniformly; subset of "+-*"
 
     def __post_init__(self) -> None:
         if self.n_operands < 2:
@@ -122,7 +128,7 @@ def load(
     difficulty: Difficulty | None = None,
     seed: int = 0,
 ) -> list[Example]:
-    """``n`` generated items (default 20000 train / 500 test), or the expressions in a file.
+    """``n`` generated items (default 5000 train / 500 test), or the expressions in a file.
 
     A file source needs an ``expression`` (or ``question``) field per row; the gold is computed.
     """

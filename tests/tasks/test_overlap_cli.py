@@ -109,7 +109,7 @@ def test_tasks_listing_json(capsys, monkeypatch):
     assert rldf(["tasks", "--json"]) == 0
     rows = {r["name"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert {"gsm8k", "math500", "math", "countdown", "sudoku", "arithmetic", "humaneval", "mbpp"} <= set(rows)
-    assert rows["arithmetic"]["sizes"] == {"train": "20000", "test": "500"}
+    assert rows["arithmetic"]["sizes"] == {"train": "5000", "test": "500"}
     assert rows["gsm8k"]["sources"] == ["gsm8k_test.json (not in RLDF_DATA_DIR)", "hf:openai/gsm8k"]
     assert rows["math500"]["version"] == "1" and rows["math500"]["kind"] == "math"
 

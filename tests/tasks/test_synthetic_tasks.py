@@ -39,9 +39,12 @@ def test_arithmetic_sft_target_golden(expr, target, value):
 
 
 def test_arithmetic_matches_python_precedence():
-    for ex in ARITH.load("train", n=300, seed=3):
+    mixed = Difficulty(n_operands=3, max_operand=20, operators="+-*")
+    for ex in ARITH.load("train", n=300, seed=3, difficulty=mixed):
         assert int(ex.answer) == eval(ex.question)  # noqa: S307 - digits and + - * only
         assert len(solve_steps(ex.question)) == 2
+    for ex in ARITH.load("test", n=50):  # the demo default: three chained additions
+        assert len(solve_steps(ex.question)) == 3 and set(ex.question) <= set("123456789+")
 
 
 @pytest.mark.parametrize(
