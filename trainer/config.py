@@ -81,6 +81,10 @@ class AdvantageConfig:
     max_groups: int | None = None
     """Keep at most this many groups per process per step (reference 'batch_size_lm'): groups with
     reward variance first, then all-correct, then all-wrong ones with the longest trajectories."""
+    skip_zero_advantage: bool = False
+    """Drop samples whose advantage is exactly 0 before the estimator forwards (DAPO-style dynamic
+    sampling): they carry no policy gradient, only cost. Applies only without KL and entropy terms,
+    and changes the loss normaliser (the reference keeps them, diluting the average)."""
 
 
 @dataclass

@@ -163,6 +163,11 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
                                      generator(cfg.run.seed, "filter", step, acc.process_index))
                 rows = torch.nonzero(torch.isin(batch.groups.cpu(), torch.tensor(keep))).squeeze(1)
                 batch = batch.select(rows.to(acc.device))
+            advantages = batch.advantages  # of every sample, for the log
+            if cfg.advantage.skip_zero_advantage and cfg.loss.beta == 0 and cfg.loss.entropy_coeff == 0:
+                informative = torch.nonzero(batch.advantages != 0).squeeze(1)
+                if 0 < informative.numel() < batch.size:
+                    batch = batch.select(informative)
             # 3. estimator: which noisy inputs to score, which positions get loss
             plans = estimator.plan(batch, cfg.estimator, RowRNG(cfg.run.seed, step, batch.sample_ids))
             # 4-5. loss, backward per forward, one optimizer step (per PPO iteration)
@@ -171,7 +176,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
             step += 1
             elapsed = time.perf_counter() - t_step
             train_seconds += elapsed
-            record = _step_record(roll, batch, plans, stats, acc, scheduler, train_seconds, elapsed,
+            record = _step_record(roll, batch, advantages, plans, stats, acc, scheduler, train_seconds, elapsed,
                                   time.perf_counter() - t_update)
             if step % cfg.run.log_every == 0 or step == cfg.run.max_steps:
                 metrics.log(step, record)
@@ -240,7 +245,7 @@ def _evaluate(policy, cfg, out, step, acc, say) -> dict[str, Any]:
     return {"step": step, "accuracy": mean, "tasks": per_task}
 
 
-def _step_record(roll, batch, plans, stats, acc, scheduler, train_seconds, elapsed, update_seconds) -> dict:
+def _step_record(roll, batch, advantages, plans, stats, acc, scheduler, train_seconds, elapsed, update_seconds) -> dict:
     """What one step logs: rewards, advantages, loss parts, positions, steps, timings."""
     r = roll.rewards[~torch.isnan(roll.rewards)]
     groups = roll.groups
@@ -257,8 +262,9 @@ def _step_record(roll, batch, plans, stats, acc, scheduler, train_seconds, elaps
         "reward_std": float(r.std()) if r.numel() > 1 else 0.0,
         "reward_task": sum(best) / len(best),
         "unscorable": int(torch.isnan(roll.rewards).sum()),
-        "adv_abs_mean": float(batch.advantages.abs().mean()),
-        "zero_adv_frac": float((batch.advantages == 0).float().mean()),
+        "adv_abs_mean": float(advantages.abs().mean()),
+        "zero_adv_frac": float((advantages == 0).float().mean()),
+        "trained_samples": batch.size,
         "loss": stats.loss,
         "pg_loss": stats.pg_loss,
         "kl": stats.kl,

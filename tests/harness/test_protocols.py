@@ -34,7 +34,7 @@ def test_shipped_protocols_load_with_the_literature_settings():
     assert tiny.tasks == ("arithmetic",) and tiny.max_items == 500
     s = tiny.settings()
     assert (s["template"], s["gen_length"], s["block_length"], s["steps"], s["remasking"], s["stop_at_eos"]) == (
-        "plain", 32, 32, 32, "static", True
+        "plain", 32, 32, 32, "threshold", True
     )
     for n in SHIPPED:
         assert load_protocol(n).description, f"{n} must say where its settings come from"
