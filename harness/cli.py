@@ -38,6 +38,8 @@ def _configure_threads() -> None:
     # set before torch is imported, which is why the CLI does it first thing.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # transformers' own shard-loading/writing bars would interleave with ours
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def build_parser() -> argparse.ArgumentParser:
