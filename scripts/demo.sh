@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up a virtual environment (torch CPU first, then rldf) and run the CPU demo.
-# Usage: bash scripts/demo.sh [rldf demo args]
+# Set up a virtual environment (torch CPU first, then rldf) and run the CPU demo: evaluate the
+# shipped tiny model, train it with RLDF for a fixed budget, evaluate again, render the table.
+# Usage: bash scripts/demo.sh [rldf demo args, e.g. --compare all_masking,d1 --seeds 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -13,9 +14,4 @@ python -m pip install -q --upgrade pip >/dev/null
 python -c "import torch" 2>/dev/null || python -m pip install -q "torch==2.13.0"
 python -m pip install -q -e .
 export OMP_WAIT_POLICY=PASSIVE
-if rldf --help | grep -q " demo "; then
-  exec rldf demo "$@"
-fi
-# Until the demo lands, show what exists: the native models on the reference fixtures.
-rldf model info tests/fixtures/llada_tiny
-rldf model info tests/fixtures/dream_tiny
+exec rldf demo "$@"
