@@ -116,14 +116,18 @@ def main() -> None:
             row[name], gens[name] = run(lm, prompts, task, items, cfg, args.batch_size)
             print(f"L={length} {name:16s} {row[name]}", flush=True)
         same = (gens["threshold"].completion_ids == gens["threshold+cache"].completion_ids).all(1).float().mean()
+        same_text = sum(a == b for a, b in zip(gens["threshold"].text, gens["threshold+cache"].text)) / len(prompts)
         row["ratios"] = {
             "threshold_tokens_per_forward": row["threshold"]["tokens_per_forward"],
             "threshold_speedup_vs_static": row["static"]["wall_seconds"] / row["threshold"]["wall_seconds"],
             "cache_speedup_vs_threshold": row["threshold"]["wall_seconds"] / row["threshold+cache"]["wall_seconds"],
-            "cache_identical_output_frac": float(same),
+            "cache_identical_tokens_frac": float(same),  # all gen_length tokens, EOS filler included
+            "cache_identical_text_frac": same_text,  # the completion up to its first stop token
         }
         if task is not None:
             row["ratios"]["threshold_accuracy_delta_points"] = 100 * (row["threshold"]["accuracy"] - row["static"]["accuracy"])
+            row["ratios"]["cache_accuracy_delta_points"] = 100 * (
+                row["threshold+cache"]["accuracy"] - row["threshold"]["accuracy"])
         results["lengths"][str(length)] = row
         print(f"L={length} ratios {row['ratios']}", flush=True)
     out = Path(args.out or ROOT / "bench" / "results" / f"decode{'_' + args.preset if args.preset else ''}.json")
