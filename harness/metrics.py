@@ -15,7 +15,10 @@ scorable sample is left out of that metric (``n`` says how many items remain).
 * ``maj@K`` (math, K > 1): the most frequent extracted answer over the item's samples is
   correct; ties go to the answer seen first; samples with no extracted answer do not vote.
 
-The bootstrap is seeded (``seed``), so the same records always give the same CI.
+The bootstrap is seeded (``seed``), so the same records always give the same CI. When every
+item scores 0 (or every item 1) the bootstrap collapses to a zero-width interval, which would read
+as certainty; there the CI is the Wilson score interval instead (0/500 -> [0, 0.0076]), and
+``ci_method`` says so.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from harness.results import Metric
 
 DEFAULT_BOOTSTRAP = 1000
 CI_METHOD = "bootstrap-95"
+WILSON_METHOD = "wilson-95"
+Z95 = 1.959963984540054
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -70,6 +75,19 @@ def bootstrap_ci(values: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP, seed:
     return float(lo), float(hi)
 
 
+def wilson_ci(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (well-behaved at 0 and n successes)."""
+    if n <= 0 or not 0 <= successes <= n:
+        raise ValueError(f"wilson_ci needs 0 <= successes <= n and n > 0, got {successes}/{n}")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact at the ends, not 1e-19
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return lo, hi
+
+
 def mean_metric(values: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> Metric:
     """Mean of per-item values with its standard error (ddof=1) and a bootstrap 95% CI."""
     n = len(values)
@@ -78,6 +96,9 @@ def mean_metric(values: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP, seed: 
     x = np.asarray(values, dtype=np.float64)
     value = float(x.mean())
     stderr = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else None
+    if value in (0.0, 1.0) and np.all((x == 0) | (x == 1)):  # all wrong or all right: bootstrap degenerates
+        lo, hi = wilson_ci(int(x.sum()), n)
+        return Metric(value=value, n=n, stderr=stderr, ci_low=lo, ci_high=hi, ci_method=WILSON_METHOD)
     lo, hi = bootstrap_ci(x, n_boot, seed)
     return Metric(value=value, n=n, stderr=stderr, ci_low=lo, ci_high=hi, ci_method=CI_METHOD)
 

@@ -56,7 +56,14 @@ def test_mean_metric_stderr_and_ci():
     assert m.value == 0.75 and m.n == 4
     assert m.stderr == pytest.approx(0.5 / 2)  # sample std 0.5, sqrt(4) = 2
     assert m.ci_low <= m.value <= m.ci_high and m.ci_method == "bootstrap-95"
-    assert mean_metric([1, 1, 1]).ci_low == mean_metric([1, 1, 1]).ci_high == 1.0
+    # all right / all wrong: the bootstrap would collapse to [1, 1]; Wilson by hand instead:
+    # k = n gives [n / (n + z^2), 1], k = 0 gives [0, z^2 / (n + z^2)], z = 1.96
+    perfect = mean_metric([1, 1, 1])
+    assert perfect.ci_method == "wilson-95" and perfect.ci_high == 1.0
+    assert perfect.ci_low == pytest.approx(3 / (3 + 1.959964**2), abs=1e-6)  # 0.4385
+    zero = mean_metric([0] * 500)
+    assert zero.ci_low == 0.0 and zero.ci_high == pytest.approx(3.841459 / 503.841459, abs=1e-6)  # 0.0076
+    assert mean_metric([0.5, 0.5]).ci_method == "bootstrap-95"  # not binary: no Wilson
     assert mean_metric([]).n == 0 and mean_metric([1.0]).stderr is None
 
 
