@@ -1,8 +1,11 @@
 """``TrainConfig``: every setting of an RL run, one dataclass per concern, validated.
 
 Loaded from YAML (``configs/train/*.yaml``) with ``--set section.field=value`` overrides
-(``trainer.config_io``). Defaults mirror the reference RLDF configs (RLDF.md A.9) where they
-exist. The resolved config is saved with every run and checkpoint.
+(``trainer.config_io``). Defaults mirror the reference's ``default.yaml`` (RLDF.md A.9) where it
+has the setting: beta 0.01 (k3), sample normalisation, k = 4, tau_p = 0.6. Weight decay stays 0,
+as in the LLaDA recipes, because ``OptimConfig`` is shared with SFT. The shipped recipes in
+``configs/train/`` set every value explicitly. The resolved config is saved with every run and
+checkpoint.
 """
 
 from __future__ import annotations
@@ -136,12 +139,12 @@ class LossConfig:
     """1 = REINFORCE (ratio 1); > 1 = PPO-clip with old log-probs computed on the same masked inputs."""
     clip_eps_low: float = 0.2
     clip_eps_high: float = 0.2
-    beta: float = 0.0
+    beta: float = 0.01
     """KL coefficient to a frozen copy of the initial policy (0 = no reference model)."""
     kl_type: str = "k3"
     entropy_coeff: float = 0.0
     """With a reference model: c * |H_ref - H|; without: c * H (positive c lowers entropy)."""
-    norm: str = "token"
+    norm: str = "sample"
     """token: sum over loss positions / their count; sample: mean over samples of per-sample means."""
 
     def __post_init__(self) -> None:

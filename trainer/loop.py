@@ -172,7 +172,11 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
             plans = estimator.plan(batch, cfg.estimator, RowRNG(cfg.run.seed, step, batch.sample_ids))
             # 4-5. loss, backward per forward, one optimizer step (per PPO iteration)
             t_update = time.perf_counter()
-            stats = run_update(lm, train_net, ref_lm, batch, plans, estimator, cfg, acc, optimizer, scheduler)
+            stats = run_update(
+                lm, train_net, ref_lm, batch, plans, estimator, cfg, acc, optimizer, scheduler,
+                replan=lambda it, b=batch, s=step: estimator.plan(
+                    b, cfg.estimator, RowRNG(cfg.run.seed, s, b.sample_ids, f"plan-iter{it}")),
+            )
             step += 1
             elapsed = time.perf_counter() - t_step
             train_seconds += elapsed

@@ -43,15 +43,16 @@ def normalize(
     token: sum over positions / max(1, #positions). sample: mean over ``samples`` (the rows that
     can be trained: scorable, with valid positions) of each row's mean over its positions; a row
     with no positions at this forward counts as 0 (RLDF.md A.7), rows outside ``samples`` not at all.
-    ``denom`` replaces the count (#positions or #samples): data-parallel training passes the
-    global count divided by the number of processes, so averaged gradients equal one process's.
+    ``denom`` replaces max(1, count) (#positions or #samples): data-parallel training passes
+    max(1, global count) divided by the number of processes, so averaged gradients equal one
+    process's (it may be below 1 and is used as given).
     """
     masked = loss_tok * positions
     if norm == "token":
-        return masked.sum() / max(1.0, float(positions.sum()) if denom is None else denom)
+        return masked.sum() / (max(1.0, float(positions.sum())) if denom is None else denom)
     if norm == "sample":
         per_row = masked.sum(1) / positions.sum(1).clamp(min=1)
-        return (per_row * samples).sum() / max(1.0, float(samples.sum()) if denom is None else denom)
+        return (per_row * samples).sum() / (max(1.0, float(samples.sum())) if denom is None else denom)
     raise ValueError(f"unknown normalisation {norm!r}")
 
 
@@ -76,5 +77,5 @@ def wd1_loss(
     seq_logp: torch.Tensor, weights: torch.Tensor, groups: torch.Tensor, denom: float | None = None
 ) -> torch.Tensor:
     """-sum_i w_i * log pi(o_i), averaged over groups (wd1's objective); ``denom`` as in ``normalize``."""
-    n_groups = float(torch.unique(groups).numel()) if denom is None else denom
-    return -(weights * seq_logp).sum() / max(1.0, n_groups)
+    n_groups = max(1.0, float(torch.unique(groups).numel())) if denom is None else denom
+    return -(weights * seq_logp).sum() / n_groups

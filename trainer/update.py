@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,44 +64,58 @@ def run_update(
     accelerator: Any,
     optimizer: Any,
     scheduler: Any,
+    replan: Callable[[int], list[ForwardPlan]] | None = None,
 ) -> UpdateStats:
-    """Train on ``plans``: ``loss.num_iterations`` optimizer steps over the same forwards."""
+    """Train on ``plans``: ``loss.num_iterations`` optimizer steps over the same forwards.
+
+    ``replan(it)`` gives inner iteration ``it``'s forwards for estimators that draw fresh masks
+    per PPO iteration (d1); without it they reuse ``plans``.
+    """
     lcfg, ecfg = cfg.loss, cfg.estimator
-    n_local = torch.tensor([len(plans)], device=batch.completion.device)
-    k_pad = int(accelerator.reduce(n_local, reduction="max").item()) if accelerator.num_processes > 1 else len(plans)
-    k_pad = max(k_pad, 1)
-    plans = plans + [dummy_plan(batch) for _ in range(k_pad - len(plans))]
     want_entropy = lcfg.entropy_coeff != 0
     ppo = lcfg.num_iterations > 1
+    rounds = [plans]  # the plans of each inner iteration (one shared list unless the estimator re-plans)
+    if ppo and estimator.fresh_plan_per_iteration and replan is not None:
+        rounds += [replan(it) for it in range(1, lcfg.num_iterations)]
+    n_local = torch.tensor([max(len(r) for r in rounds)], device=batch.completion.device)
+    k_pad = int(accelerator.reduce(n_local, reduction="max").item()) if accelerator.num_processes > 1 else int(n_local)
+    k_pad = max(k_pad, 1)
+    rounds = [r + [dummy_plan(batch) for _ in range(k_pad - len(r))] for r in rounds]
+    # sampled forwards estimate one expectation: average them; trace's forwards are the steps of a sum
+    scale = 1 if estimator.sum_forwards else k_pad
 
-    with torch.no_grad():
-        old = [_logprobs(lm, train_net, p, batch, False)[0] for p in plans] if ppo else None
+    # old and reference log-probs under the same autocast as the policy's, so that the first
+    # iteration's ratio is exactly 1 and the KL to an identical reference exactly 0
+    with torch.no_grad(), accelerator.autocast():
+        old = [[_logprobs(lm, train_net, p, batch, False)[0] for p in r] for r in rounds] if ppo else None
         ref = None
         if ref_lm is not None:
-            ref = [_logprobs(ref_lm, None, p, batch, want_entropy) for p in plans]
+            ref = [[_logprobs(ref_lm, None, p, batch, want_entropy) for p in r] for r in rounds]
 
     world = accelerator.num_processes
 
     def share(local: float) -> float:
-        """Global count / world: the denominator that makes DDP's averaged gradient exact."""
+        """max(1, global count) / world: the denominator that makes DDP's averaged gradient exact."""
         if world == 1:
-            return local
+            return max(1.0, local)
         t = torch.tensor([local], device=batch.completion.device, dtype=torch.float64)
-        return float(accelerator.reduce(t, reduction="sum").item()) / world
+        return max(1.0, float(accelerator.reduce(t, reduction="sum").item())) / world
 
     stats = UpdateStats(forwards=k_pad * lcfg.num_iterations)
     n_valid = float(batch.valid[batch.trainable].sum())
     gaps = []
-    for _ in range(lcfg.num_iterations):
+    for it in range(lcfg.num_iterations):
+        r = min(it, len(rounds) - 1)
+        plans = rounds[r]
         totals = {"loss": 0.0, "pg": 0.0, "kl": 0.0, "ent": 0.0, "clipped": 0.0, "positions": 0.0}
         for i, plan in enumerate(plans):
             last = i == len(plans) - 1
             sync = contextlib.nullcontext() if last or accelerator.num_processes == 1 else accelerator.no_sync(train_net)
             with sync, accelerator.autocast():
                 logp, ent = _logprobs(lm, train_net, plan, batch, want_entropy)
-                loss, parts = _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old[i] if old else None,
-                                         ref[i] if ref else None, share)
-                loss = loss / k_pad
+                loss, parts = _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old[r][i] if old else None,
+                                         ref[r][i] if ref else None, share)
+                loss = loss / scale
             if not math.isfinite(float(loss.detach())):
                 raise NonFiniteError(f"non-finite loss ({float(loss.detach())}) in forward {i}")
             if hasattr(train_net, "set_gradient_accumulation_boundary"):  # DeepSpeed: reduce once, at the end
@@ -122,7 +137,7 @@ def run_update(
         optimizer.zero_grad(set_to_none=True)
         positions = max(totals["positions"], 1.0)
         stats.loss = totals["loss"]
-        stats.pg_loss = totals["pg"] / k_pad
+        stats.pg_loss = totals["pg"] / scale
         stats.kl = totals["kl"] / positions
         stats.entropy = totals["ent"] / positions
         stats.clip_frac = totals["clipped"] / positions
@@ -145,7 +160,7 @@ def _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old_logp, ref, sha
     parts = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clipped": 0.0, "positions": float(positions.sum())}
     denom = share(norm_count(positions, lcfg.norm, batch.trainable))
     if estimator.objective == "wd1":
-        seq = (logp * positions).sum(1) / positions.sum(1).clamp(min=1)
+        seq = (logp * positions).sum(1)  # summed over the completion, as wd1 does
         n_groups = share(float(torch.unique(batch.groups[rows]).numel()))
         loss = wd1_loss(seq, wd1_weights(batch.advantages, batch.groups, rows), batch.groups, n_groups)
         parts["pg"] = float(loss.detach())

@@ -88,15 +88,15 @@ class RowRNG:
     1-process run plans, and a resumed step plans what the straight run planned.
     """
 
-    def __init__(self, seed: int, step: int, sample_ids: torch.Tensor) -> None:
-        self.seed, self.step, self.ids = seed, step, sample_ids.tolist()
+    def __init__(self, seed: int, step: int, sample_ids: torch.Tensor, stream: str = "plan") -> None:
+        self.seed, self.step, self.ids, self.stream = seed, step, sample_ids.tolist(), stream
         self._gens: dict[int, torch.Generator] = {}
 
     def __call__(self, row: int) -> torch.Generator:
         if row not in self._gens:
             from harness.seeds import generator
 
-            self._gens[row] = generator(self.seed, "plan", self.step, self.ids[row])
+            self._gens[row] = generator(self.seed, self.stream, self.step, self.ids[row])
         return self._gens[row]
 
 
@@ -118,3 +118,5 @@ class Estimator:
     description: str
     filterable: bool = False  # the low-probability clip applies (rldf)
     objective: str = "pg"  # "pg" (REINFORCE/PPO-clip per token) or "wd1" (ratio-free weighted likelihood)
+    sum_forwards: bool = False  # the update sums its forwards' losses (trace: a sum over steps) instead of averaging
+    fresh_plan_per_iteration: bool = False  # PPO: new masks for every inner iteration (d1), old log-probs for each

@@ -2,8 +2,10 @@
 
 Per sample t ~ U(lo, hi); forward 1 masks a random t-fraction A of the valid positions,
 forward 2 masks the rest V \\ A; each valid token is scored exactly once, in a partially masked
-context. With ``coupled_weighting`` positions are weighted 1/t and 1/(1-t) as in DiffuCoder;
-the default (0.5, 0.5) without weights is the reference (Drift) variant.
+context. With ``coupled_weighting`` positions are weighted 1/t and 1/(1-t) (DiffuCoder's
+importance weights; the weight scales the whole per-token loss, KL and entropy included).
+DiffuCoder also averages in a third, fully masked pass, which is not done here. The default
+(0.5, 0.5) without weights is the reference (Drift) variant.
 """
 
 from __future__ import annotations

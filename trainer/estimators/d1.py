@@ -1,8 +1,9 @@
 """``d1``: diffu-GRPO's one-step estimate (Zhao et al. 2025): the whole completion masked and
 each prompt token masked with probability ``p_mask_prompt`` (0.15), one forward.
 
-The prompt mask is drawn once per update; with ``num_iterations > 1`` the same masked input is
-reused for the old and new log-probs, so the PPO ratio compares like with like.
+With ``num_iterations > 1`` (PPO, d1's mu = 12) every inner iteration draws a fresh prompt mask,
+as d1 does; the old log-probs of each iteration's masked input are computed up front with the
+pre-update policy, so each ratio compares like with like.
 """
 
 from __future__ import annotations
@@ -33,4 +34,5 @@ def plan(batch: TrainBatch, cfg, rng: RowRNG) -> list[ForwardPlan]:
     return [prompt_masked_plan(batch, cfg.p_mask_prompt, rng)]
 
 
-ESTIMATOR = Estimator(name="d1", plan=plan, description="d1 one-step estimate with random prompt masking")
+ESTIMATOR = Estimator(name="d1", plan=plan, description="d1 one-step estimate with random prompt masking",
+                      fresh_plan_per_iteration=True)

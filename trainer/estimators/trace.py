@@ -4,6 +4,9 @@ Forward for step s reproduces the state before s (positions committed at >= s ma
 trains only the tokens committed at s (the x_{t-1} targets). ``trace_shrink`` merges that many
 consecutive steps into one forward, as TraceRL's shrink factor does. Samples with fewer steps
 than the longest one get inactive padding forwards.
+
+The loss is a *sum* over the trajectory's steps of each step's normalised loss (TraceRL's
+``-1/B sum_(i,k) 1/|T_k| sum_j ...``), not a mean over forwards as for the sampled estimators.
 """
 
 from __future__ import annotations
@@ -35,4 +38,5 @@ def plan(batch: TrainBatch, cfg, rng: RowRNG) -> list[ForwardPlan]:
     return plans
 
 
-ESTIMATOR = Estimator(name="trace", plan=plan, description="TraceRL-style: every trajectory step, current-step targets")
+ESTIMATOR = Estimator(name="trace", plan=plan, description="TraceRL-style: every trajectory step, current-step targets",
+                      sum_forwards=True)
