@@ -15,6 +15,13 @@ positions before the block are kept; later forwards of that block run only from 
 start onwards against them (Fast-dLLM's approximation: the cached prefix saw the block still
 masked). Dream's logits lag by one position, so for Dream the cached prefix stops one token
 earlier and the window starts at ``block_start - 1`` — the only place the shift appears here.
+
+Deliberate differences from the reference (Drift) rollouts (RLDF.md B.1-B.2), which matter when
+comparing numbers: cached forwards see the whole suffix (Drift truncates the context 128 tokens
+past the block, ``further_horizon``: faster, more approximate); Dream uses the same commit rules
+as LLaDA (Drift's Dream commits the block's first position unconditionally on the block's first
+forward and spreads static steps by a batch-averaged linspace schedule); every forward carries an
+attention mask and position ids for left-padded prompts (Drift's LLaDA path passes neither).
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ class Generation:
 
     @staticmethod
     def concat(parts: Sequence[Generation]) -> Generation:
+        """Rows of several chunks in order (traces are not concatenated: ``decode`` refuses them)."""
         return Generation(
             prompt_ids=[p for g in parts for p in g.prompt_ids],
             completion_ids=torch.cat([g.completion_ids for g in parts]),
@@ -169,6 +177,8 @@ def _decode_batch(
                     # map the active rows onto the rows the cache was built for
                     where = rows_idx if cache_rows is None else torch.searchsorted(cache_rows, rows_idx)
                     use = tuple((k.index_select(0, where), v.index_select(0, where)) for k, v in cache)
+                    # active rows only shrink within a block: keep the smaller cache, drop the old one
+                    cache, cache_rows = use, rows_idx
                 else:
                     use = cache
                 out = lm.forward(
@@ -271,6 +281,8 @@ def decode(
     seeds = list(row_seeds) if row_seeds is not None else [(cfg.seed or 0) * 1_000_003 + i for i in range(len(rows))]
     bs = batch_size or len(rows)
     chunks = [(i, min(len(rows), i + bs)) for i in range(0, len(rows), bs)]
+    if trace and len(chunks) > 1:  # chunks take different numbers of forwards: snapshots would not line up
+        raise ValueError(f"trace=True needs all {len(rows)} prompts in one batch; set batch_size >= {len(rows)}")
     parts: list[Generation] = []
     if progress and len(chunks) > 1:
         from harness.progress import progress_bar

@@ -36,13 +36,14 @@ def sample_tokens(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pick a token per position; return (tokens [B, N], token_probs [B, N], scores [B, N]).
 
-    The sampling distribution is q = softmax(filter(logits) / T); with T = 0 the token is the
-    argmax and its probability is read from q at T = 1. ``scores`` follow ``score``:
+    The sampling distribution is q = softmax(filter(logits / T)): temperature first, then top-k /
+    top-p truncate the tempered distribution (Dream's and transformers' order). With T = 0 the
+    token is the argmax and its probability is read from q at T = 1. ``scores`` follow ``score``:
     confidence = q(token), margin = q1 - q2, neg_entropy = exp(-H(q)), random = U(0, 1).
     ``generators`` (one per row) make sampling reproducible and independent of batch mates.
     """
-    logits = filter_logits(logits.float(), top_k, top_p)
-    q = torch.softmax(logits / temperature if temperature > 0 else logits, dim=-1)
+    logits = logits.float()
+    q = torch.softmax(filter_logits(logits / temperature if temperature > 0 else logits, top_k, top_p), dim=-1)
     if temperature > 0:
         b, n, v = q.shape
         rows = []

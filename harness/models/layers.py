@@ -120,10 +120,9 @@ def attend(
     if past is not None:
         k = torch.cat((past[0], k), dim=2)
         v = torch.cat((past[1], v), dim=2)
-    n_rep = q.shape[1] // k.shape[1]
-    kk = k.repeat_interleave(n_rep, dim=1) if n_rep > 1 else k
-    vv = v.repeat_interleave(n_rep, dim=1) if n_rep > 1 else v
-    out = F.scaled_dot_product_attention(q, kk, vv, attn_mask=att.key_mask, dropout_p=0.0, is_causal=False)
+    # GQA without materialising n_rep copies of the (cached) keys/values
+    gqa = q.shape[1] != k.shape[1]
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=att.key_mask, dropout_p=0.0, is_causal=False, enable_gqa=gqa)
     b, h, t, d = out.shape
     return out.transpose(1, 2).reshape(b, t, h * d), (k, v)
 
@@ -145,5 +144,8 @@ class DiffusionLMOutput(ModelOutput):
 def slice_cache(
     past: tuple[tuple[torch.Tensor, torch.Tensor], ...], end: int
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
-    """Keep the keys/values of positions [0, end) of every layer (the decoder's prefix cache)."""
-    return tuple((k[:, :, :end], v[:, :, :end]) for k, v in past)
+    """Keep the keys/values of positions [0, end) of every layer (the decoder's prefix cache).
+
+    Copies, so the full-length keys/values of the forward that built the cache can be freed.
+    """
+    return tuple((k[:, :, :end].clone(), v[:, :, :end].clone()) for k, v in past)

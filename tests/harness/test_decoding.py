@@ -145,8 +145,8 @@ def _replay_probs(lm, g, row, cfg):
         logits = lm.aligned_logits(ids)[0, len(prompt):].float()
         from harness.decoding.sampling import filter_logits
 
-        logits = filter_logits(logits, cfg.top_k, cfg.top_p)
-        q = torch.softmax(logits / cfg.temperature if cfg.temperature > 0 else logits, -1)
+        tempered = logits / cfg.temperature if cfg.temperature > 0 else logits
+        q = torch.softmax(filter_logits(tempered, cfg.top_k, cfg.top_p), -1)  # temperature, then top-p
         at = g.step_map[row] == t
         out[at] = q[at].gather(-1, comp[at][:, None]).squeeze(-1)
     return out
@@ -212,3 +212,22 @@ def test_cli_generate_prints_completion_and_speed(tiny_llada, capsys):
     assert main(["generate", "--model", str(tiny_llada), "--prompt", "x", "--gen-length", "10",
                  "--block-length", "4"]) == 2
     assert "block_length" in capsys.readouterr().err
+
+
+def test_temperature_applies_before_top_p():
+    # p = [0.5, 0.3, 0.2]; at T = 0.5 the tempered distribution is [0.658, 0.237, 0.105], whose 0.6
+    # nucleus is the first token alone (filtering first would keep two tokens: q = [0.735, 0.265])
+    from harness.decoding.sampling import sample_tokens
+
+    logits = torch.log(torch.tensor([[[0.5, 0.3, 0.2]]]))
+    gens = [torch.Generator().manual_seed(0)]
+    tokens, probs, _ = sample_tokens(logits, 0.5, 0, 0.6, "confidence", gens)
+    assert tokens.item() == 0 and probs.item() == pytest.approx(1.0)
+    _, probs, _ = sample_tokens(logits, 0.5, 0, 1.0, "confidence", gens)
+    assert probs.item() in (pytest.approx(0.25 / 0.38, abs=1e-4), pytest.approx(0.09 / 0.38, abs=1e-4),
+                            pytest.approx(0.04 / 0.38, abs=1e-4))
+
+
+def test_trace_refuses_several_batches(lm):
+    with pytest.raises(ValueError, match="batch_size"):
+        decode(lm, PROMPTS[:3], SamplerConfig(gen_length=8, block_length=8, steps=8), batch_size=2, trace=True)
