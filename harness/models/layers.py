@@ -120,9 +120,15 @@ def attend(
     if past is not None:
         k = torch.cat((past[0], k), dim=2)
         v = torch.cat((past[1], v), dim=2)
-    # GQA without materialising n_rep copies of the (cached) keys/values
-    gqa = q.shape[1] != k.shape[1]
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=att.key_mask, dropout_p=0.0, is_causal=False, enable_gqa=gqa)
+    n_rep = q.shape[1] // k.shape[1]
+    kk, vv, gqa = k, v, False
+    if n_rep > 1 and att.key_mask is None:
+        gqa = True  # SDPA's native GQA (flash kernels): no n_rep copies of the (cached) keys/values
+    elif n_rep > 1:
+        # with a padding mask, CUDA's memory-efficient kernel does not take enable_gqa and SDPA
+        # would fall back to the slow math kernel; repeat the heads instead
+        kk, vv = k.repeat_interleave(n_rep, dim=1), v.repeat_interleave(n_rep, dim=1)
+    out = F.scaled_dot_product_attention(q, kk, vv, attn_mask=att.key_mask, dropout_p=0.0, is_causal=False, enable_gqa=gqa)
     b, h, t, d = out.shape
     return out.transpose(1, 2).reshape(b, t, h * d), (k, v)
 
