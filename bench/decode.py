@@ -10,6 +10,13 @@ trained demo model): threshold(0.9) >= 2.5 tokens per forward with <= 1 point ac
 static; prefix cache >= 1.5x faster than uncached at gen_length 256 with identical greedy output
 on >= 95% of prompts. Random-weight models (``--preset``) measure speed only: their predictions
 never pass a 0.9 threshold, so they decode one token per forward. Writes JSON to bench/results/.
+
+The shipped tiny model was trained on 32-token completions, so 64-256 are off its training
+distribution (its accuracy falls to a few percent there); ``--lengths 32`` with ``--block 32`` or
+``--block 8`` measures the decoder where the model is competent (``decode_len32_block*.json``).
+For prompts whose cached and uncached greedy outputs differ, the JSON also says how the uncached
+decoder committed the first differing token (below the threshold, i.e. by the per-row fallback,
+and with what probability): that is where the prefix cache's approximation tips a near-tie.
 """
 
 from __future__ import annotations
@@ -103,11 +110,13 @@ def main() -> None:
     p.add_argument("--dtype", default="auto")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=None)
+    p.add_argument("--note", default=None, help="free text stored in the JSON (why this run was made)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     lm, prompts, task, items = load(args)
     device_name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()}, {args.threads} threads)"
-    results = {"model": args.preset or args.model, "device": device_name, "n_prompts": len(prompts),
+    results = {"command": "python bench/decode.py " + " ".join(sys.argv[1:]), "note": args.note,
+               "model": args.preset or args.model, "device": device_name, "n_prompts": len(prompts),
                "dtype": str(lm.dtype), "lengths": {}}
     decode(lm, prompts[:2], SamplerConfig(gen_length=32, block_length=32, steps=32))  # warm-up
     for length in [int(x) for x in args.lengths.split(",")]:
@@ -117,12 +126,23 @@ def main() -> None:
             print(f"L={length} {name:16s} {row[name]}", flush=True)
         same = (gens["threshold"].completion_ids == gens["threshold+cache"].completion_ids).all(1).float().mean()
         same_text = sum(a == b for a, b in zip(gens["threshold"].text, gens["threshold+cache"].text)) / len(prompts)
+        # Where do cached and uncached greedy outputs part? The first differing token of each such
+        # row, as the uncached decoder committed it: a near-tie committed by the below-threshold
+        # fallback is where the cache's approximation (stale prefix keys/values) tips the argmax.
+        a, c = gens["threshold"], gens["threshold+cache"]
+        diff = a.completion_ids != c.completion_ids
+        rows = diff.any(1)
+        first = torch.where(diff, torch.arange(diff.shape[1]), diff.shape[1]).min(1).values[rows]
+        flip_p = a.token_probs[rows, first]
         row["ratios"] = {
             "threshold_tokens_per_forward": row["threshold"]["tokens_per_forward"],
             "threshold_speedup_vs_static": row["static"]["wall_seconds"] / row["threshold"]["wall_seconds"],
             "cache_speedup_vs_threshold": row["threshold"]["wall_seconds"] / row["threshold+cache"]["wall_seconds"],
             "cache_identical_tokens_frac": float(same),  # all gen_length tokens, EOS filler included
             "cache_identical_text_frac": same_text,  # the completion up to its first stop token
+            "cache_first_difference_below_threshold_frac": float((flip_p < 0.9).float().mean()) if len(flip_p) else None,
+            "cache_first_difference_median_prob": float(flip_p.median()) if len(flip_p) else None,
+            "committed_tokens_below_threshold_frac": float((a.token_probs < 0.9).float().mean()),
         }
         if task is not None:
             row["ratios"]["threshold_accuracy_delta_points"] = 100 * (row["threshold"]["accuracy"] - row["static"]["accuracy"])

@@ -129,7 +129,7 @@ class MathVerifierPool:
         """Start every worker now and wait until each has warmed up; returns the seconds taken.
 
         Optional: ``match_many`` starts the pool itself. Calling this early (before generating)
-        moves the workers' start-up and warm-up (about a second) off the first reward batch.
+        moves the workers' start-up and warm-up (one to two CPU-seconds each) off the first reward batch.
         """
         t0 = time.monotonic()
         self.match_many([("0", "0+0")] * self.size)  # one item per worker (chunks are 1 item here)

@@ -13,7 +13,8 @@ mode), or it will report a syntax error" (``antlr4.atn.PredictionMode``). The gr
 ends in ``EOF``, so a tree is only returned for a whole, syntactically correct answer. When SLL
 reports an error we rewind and parse again in LL mode with latex2sympy's own error listener, so
 real syntax errors surface exactly as before. This is the two-stage strategy the ANTLR authors
-recommend (Parr, Harwell and Fisher, "Adaptive LL(*) Parsing", OOPSLA 2014, section 3.2).
+recommend (Parr, Harwell and Fisher, "Adaptive LL(*) Parsing: The Power of Dynamic Analysis",
+OOPSLA 2014).
 ``bench/latex_parse_modes.py`` checks the equality on every gold answer of MATH (train), MATH500
 and GSM8K and on every answer extracted from real LLaDA-8B outputs.
 

@@ -105,6 +105,17 @@ def test_hung_or_crashed_worker_is_replaced(tmp_path):
         pool.close()
 
 
+def test_pool_start_warms_every_worker_before_returning():
+    pool = MathVerifierPool(workers=2)
+    try:
+        assert pool.start() > 0
+        assert len(pool._workers) == 2 and all(w.proc.poll() is None and not w.inflight for w in pool._workers)
+        assert pool.match_many([("\\frac{1}{2}", "0.5"), ("(1, 2)", "(2, 1)")]) == [(True, ""), (False, "")]
+        assert pool.restarts == 0
+    finally:
+        pool.close()
+
+
 def test_math_verdicts_report_strict_and_lenient():
     completions = ["so \\boxed{18}", "she earns 18 dollars", "The answer is 17.", ""]
     verdicts = verify_math_many(completions, ["18"] * 4)
