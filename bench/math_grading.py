@@ -11,7 +11,8 @@ worker's fixed warm-up list, none of it drawn from the benchmark data); answer p
 empty. Because the benchmark machine is shared and noisy, every workload runs ``RLDF_BENCH_REPS``
 (5) times on fresh pools and the median, best and worst are reported, with the rate per
 CPU-second of the workers and parent (``resource`` usage, minus what an idle pool costs to
-start). The "stock" setup (math-verify's own full-LL parsing, no warm-up) runs interleaved with
+start; for a workload as short as GSM8K's the error of that subtraction, about a CPU-second,
+dominates, so read its wall rate). The "stock" setup (math-verify's own full-LL parsing, no warm-up) runs interleaved with
 the default on the hardest workload, so their ratio is measured side by side.
 Writes ``bench/results/math_grading.json``.
 """
