@@ -16,7 +16,9 @@ distribution (its accuracy falls to a few percent there); ``--lengths 32`` with 
 ``--block 8`` measures the decoder where the model is competent (``decode_len32_block*.json``).
 For prompts whose cached and uncached greedy outputs differ, the JSON also says how the uncached
 decoder committed the first differing token (below the threshold, i.e. by the per-row fallback,
-and with what probability): that is where the prefix cache's approximation tips a near-tie.
+and with what probability): that is where the prefix cache's approximation tips a near-tie. A
+fourth setting rebuilds the cache every 2nd forward (``cache_refresh=2``): the speed/identity
+trade-off between the plain prefix cache and none.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ import torch  # noqa: E402
 
 from harness.decoding import SamplerConfig, decode  # noqa: E402
 
+REFRESH = 2  # cache_refresh of the fourth setting: the prefix cache rebuilt every 2nd forward
+
 
 def settings(length: int, block: int) -> dict[str, SamplerConfig]:
     base = dict(gen_length=length, block_length=min(block, length), steps=length, stop_at_eos=False)
@@ -44,6 +48,8 @@ def settings(length: int, block: int) -> dict[str, SamplerConfig]:
         "static": SamplerConfig(**base, remasking="static"),
         "threshold": SamplerConfig(**base, remasking="threshold", threshold=0.9),
         "threshold+cache": SamplerConfig(**base, remasking="threshold", threshold=0.9, use_cache=True),
+        f"threshold+cache/refresh{REFRESH}": SamplerConfig(
+            **base, remasking="threshold", threshold=0.9, use_cache=True, cache_refresh=REFRESH),
     }
 
 
@@ -95,6 +101,30 @@ def run(lm, prompts, task, items, cfg, batch_size):
     return out, g
 
 
+def compare_to_uncached(prefix: str, row: dict, gens: dict, name: str, has_task: bool) -> dict:
+    """Speed-up, identity and accuracy change of cached setting ``name`` against uncached threshold.
+
+    Where the two greedy outputs part, the first differing token of each such prompt is looked
+    up in the uncached run: a near-tie committed by the below-threshold fallback is where the
+    cache's approximation (stale prefix keys/values) tips the argmax.
+    """
+    a, c = gens["threshold"], gens[name]
+    diff = a.completion_ids != c.completion_ids
+    rows = diff.any(1)
+    first = torch.where(diff, torch.arange(diff.shape[1]), diff.shape[1]).min(1).values[rows]
+    flip_p = a.token_probs[rows, first]
+    out = {
+        f"{prefix}_speedup_vs_threshold": row["threshold"]["wall_seconds"] / row[name]["wall_seconds"],
+        f"{prefix}_identical_tokens_frac": float((~rows).float().mean()),  # all tokens, EOS filler included
+        f"{prefix}_identical_text_frac": sum(x == y for x, y in zip(a.text, c.text)) / len(a.text),  # up to the stop
+        f"{prefix}_first_difference_below_threshold_frac": float((flip_p < 0.9).float().mean()) if len(flip_p) else None,
+        f"{prefix}_first_difference_median_prob": float(flip_p.median()) if len(flip_p) else None,
+    }
+    if has_task:
+        out[f"{prefix}_accuracy_delta_points"] = 100 * (row[name]["accuracy"] - row["threshold"]["accuracy"])
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="rldf-tiny")
@@ -124,30 +154,16 @@ def main() -> None:
         for name, cfg in settings(length, args.block).items():
             row[name], gens[name] = run(lm, prompts, task, items, cfg, args.batch_size)
             print(f"L={length} {name:16s} {row[name]}", flush=True)
-        same = (gens["threshold"].completion_ids == gens["threshold+cache"].completion_ids).all(1).float().mean()
-        same_text = sum(a == b for a, b in zip(gens["threshold"].text, gens["threshold+cache"].text)) / len(prompts)
-        # Where do cached and uncached greedy outputs part? The first differing token of each such
-        # row, as the uncached decoder committed it: a near-tie committed by the below-threshold
-        # fallback is where the cache's approximation (stale prefix keys/values) tips the argmax.
-        a, c = gens["threshold"], gens["threshold+cache"]
-        diff = a.completion_ids != c.completion_ids
-        rows = diff.any(1)
-        first = torch.where(diff, torch.arange(diff.shape[1]), diff.shape[1]).min(1).values[rows]
-        flip_p = a.token_probs[rows, first]
+        a = gens["threshold"]
         row["ratios"] = {
             "threshold_tokens_per_forward": row["threshold"]["tokens_per_forward"],
             "threshold_speedup_vs_static": row["static"]["wall_seconds"] / row["threshold"]["wall_seconds"],
-            "cache_speedup_vs_threshold": row["threshold"]["wall_seconds"] / row["threshold+cache"]["wall_seconds"],
-            "cache_identical_tokens_frac": float(same),  # all gen_length tokens, EOS filler included
-            "cache_identical_text_frac": same_text,  # the completion up to its first stop token
-            "cache_first_difference_below_threshold_frac": float((flip_p < 0.9).float().mean()) if len(flip_p) else None,
-            "cache_first_difference_median_prob": float(flip_p.median()) if len(flip_p) else None,
             "committed_tokens_below_threshold_frac": float((a.token_probs < 0.9).float().mean()),
         }
         if task is not None:
             row["ratios"]["threshold_accuracy_delta_points"] = 100 * (row["threshold"]["accuracy"] - row["static"]["accuracy"])
-            row["ratios"]["cache_accuracy_delta_points"] = 100 * (
-                row["threshold+cache"]["accuracy"] - row["threshold"]["accuracy"])
+        for prefix, name in (("cache", "threshold+cache"), ("refresh", f"threshold+cache/refresh{REFRESH}")):
+            row["ratios"].update(compare_to_uncached(prefix, row, gens, name, task is not None))
         results["lengths"][str(length)] = row
         print(f"L={length} ratios {row['ratios']}", flush=True)
     out = Path(args.out or ROOT / "bench" / "results" / f"decode{'_' + args.preset if args.preset else ''}.json")

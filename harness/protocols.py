@@ -47,12 +47,20 @@ def _sha256(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj).encode("ascii")).hexdigest()
 
 
+# Sampler fields added after protocols were first hashed, with the value that means "as before":
+# at that value they are left out of the settings, so every existing protocol keeps its hash.
+_LATER_FIELDS = {"cache_refresh": 0}
+
+
 def _canonical_sampler(sampler: SamplerConfig) -> dict[str, Any]:
     # 0 and 0.0 must hash alike: coerce every float-typed field (YAML may give either).
     out = sampler.to_dict()
     for name, f in _SAMPLER_FIELDS.items():
         if f.type in ("float", float) and out[name] is not None:
             out[name] = float(out[name])
+    for name, neutral in _LATER_FIELDS.items():
+        if out[name] == neutral:
+            del out[name]
     return out
 
 

@@ -21,6 +21,7 @@ def add_sampler_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--top-p", type=float, help="nucleus truncation, (0, 1]")
     g.add_argument("--top-k", type=int, help="top-k truncation, 0 = off")
     g.add_argument("--use-cache", action=argparse.BooleanOptionalAction, default=None, help="prefix KV cache")
+    g.add_argument("--cache-refresh", type=int, help="with --use-cache: recompute the cached prefix every N forwards (0 = per block)")
     g.add_argument("--stop-at-eos", action=argparse.BooleanOptionalAction, default=None, help="finish rows at EOS")
     g.add_argument("--defer-eos", action=argparse.BooleanOptionalAction, default=None, help="commit EOS last")
     g.add_argument("--seed", type=int, help="sampling seed")

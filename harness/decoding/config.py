@@ -47,6 +47,11 @@ class SamplerConfig:
     use_cache: bool = False
     """Prefix KV cache (Fast-dLLM approximation): keys/values of the prompt and finished blocks
     are computed once per block, at the block's first forward, and reused while it is decoded."""
+    cache_refresh: int = 0
+    """With ``use_cache``: recompute the cached prefix every this many forwards inside a block
+    (0 = only at the block's first forward, Fast-dLLM's prefix cache). The cached prefix keys and
+    values go stale as the block's tokens are committed; refreshing trades speed for outputs
+    closer to the uncached decoder (1 = every forward: identical to it, with no saving)."""
     stop_at_eos: bool = False
     """Once a row has committed a stop token (EOS/PAD/chat end) with everything before it
     committed, fill the rest of its completion with PAD and stop spending forwards on it."""
@@ -80,6 +85,10 @@ class SamplerConfig:
             raise bad("top_p", self.top_p, "it must lie in (0, 1] (1 disables it)")
         if self.top_k < 0:
             raise bad("top_k", self.top_k, "use 0 to disable or a positive count")
+        if not isinstance(self.cache_refresh, int) or self.cache_refresh < 0:
+            raise bad("cache_refresh", self.cache_refresh, "use 0 (refresh only at each block's start) or a positive count")
+        if self.cache_refresh and not self.use_cache:
+            raise bad("cache_refresh", self.cache_refresh, "it only applies with use_cache=True; set use_cache or cache_refresh=0")
 
     @property
     def num_blocks(self) -> int:

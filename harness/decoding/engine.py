@@ -158,6 +158,8 @@ def _decode_batch(
                 break
             # Only rows that still have masks in this block are computed: rows that finished the
             # block (or stopped at EOS) wait without spending compute.
+            if cfg.cache_refresh and k and k % cfg.cache_refresh == 0:
+                cache = None  # refresh: this forward runs in full and rebuilds the prefix cache
             rows_idx = None if bool(active.all()) else active.nonzero().squeeze(1)
             sub = (lambda t: t) if rows_idx is None else (lambda t, r=rows_idx: t.index_select(0, r))
             a_arg = None if attn_arg is None else sub(attn_arg)

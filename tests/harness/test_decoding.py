@@ -38,6 +38,7 @@ CONFIGS = [
     SamplerConfig(gen_length=16, block_length=8, steps=6, remasking="static", score="margin"),
     SamplerConfig(gen_length=16, block_length=16, steps=16, remasking="threshold", threshold=0.5),
     SamplerConfig(gen_length=24, block_length=8, steps=24, remasking="threshold", threshold=0.3, use_cache=True),
+    SamplerConfig(gen_length=24, block_length=8, steps=24, threshold=0.3, use_cache=True, cache_refresh=2),
     SamplerConfig(gen_length=16, block_length=4, steps=8, remasking="threshold", score="neg_entropy", threshold=0.4),
     SamplerConfig(gen_length=16, block_length=8, steps=16, remasking="static", temperature=1.0, top_p=0.9, seed=3),
 ]
@@ -133,6 +134,18 @@ def test_cache_is_exact_when_prefix_keys_cannot_be_stale(lm_one_layer, block):
     assert torch.allclose(plain.token_probs, cached.token_probs, atol=1e-5)
 
 
+def test_cache_refreshed_every_forward_equals_uncached(lm):
+    """``cache_refresh=1`` rebuilds the prefix cache at every forward, so nothing is ever stale:
+    a multi-layer model, several blocks and a padded batch must decode exactly as uncached."""
+    base = dict(gen_length=24, block_length=8, steps=24, threshold=0.3)
+    plain = decode(lm, PROMPTS, SamplerConfig(**base))
+    refreshed = decode(lm, PROMPTS, SamplerConfig(**base, use_cache=True, cache_refresh=1))
+    assert torch.equal(plain.completion_ids, refreshed.completion_ids)
+    assert torch.equal(plain.step_map, refreshed.step_map)
+    assert torch.equal(plain.nfe, refreshed.nfe)
+    assert torch.allclose(plain.token_probs, refreshed.token_probs, atol=1e-5)
+
+
 def _replay_probs(lm, g, row, cfg):
     """Recompute each committed token's probability from the model at its recorded step:
     x_t keeps the prompt and every completion token committed before step t, masks the rest."""
@@ -199,6 +212,10 @@ def test_invalid_configs_are_refused_with_what_to_set():
         SamplerConfig(score="entropy")
     with pytest.raises(ValueError, match="temperature"):
         SamplerConfig(temperature=-1)
+    with pytest.raises(ValueError, match="cache_refresh.*use_cache=True"):
+        SamplerConfig(cache_refresh=2)
+    with pytest.raises(ValueError, match="cache_refresh.*positive count"):
+        SamplerConfig(use_cache=True, cache_refresh=-1)
 
 
 def test_cli_generate_prints_completion_and_speed(tiny_llada, capsys):

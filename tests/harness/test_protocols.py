@@ -46,6 +46,15 @@ def test_hash_is_sha256_of_the_canonical_settings():
     assert p.hash == hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def test_protocols_hashed_before_cache_refresh_existed_keep_their_hashes():
+    # Pinned from results written before the field was added: a sampler field added later is left
+    # out of the settings at its neutral value, so old results still match their protocols.
+    assert "cache_refresh" not in load_protocol("rldf-tiny").settings()
+    assert load_protocol("rldf-tiny").hash == "1eb0ad63bdafb4258ed099c0dbdf709046465fd2a1124b808a56793e54fd3a8c"
+    assert load_protocol("rldf-greedy-256").hash == "b2be2b6200983646179d7ee69c07f201ef88aa6ec5c7a63da10e3b695443ec9f"
+    assert load_protocol("rldf-greedy-256").with_changes(cache_refresh=2).settings()["cache_refresh"] == 2
+
+
 def _write(tmp_path, name, data):
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -68,13 +77,13 @@ def _changed(name: str, value):
     return {
         "gen_length": 64, "block_length": 16, "steps": 17, "remasking": "static", "threshold": 0.8,
         "score": "margin", "temperature": 0.5, "top_p": 0.9, "top_k": 5, "use_cache": not value,
-        "stop_at_eos": not value, "defer_eos": not value,
+        "stop_at_eos": not value, "defer_eos": not value, "cache_refresh": 2,
     }[name]
 
 
 @pytest.mark.parametrize("field", [f.name for f in fields(SamplerConfig) if f.name != "seed"])
 def test_every_sampler_change_changes_the_hash(field):
-    p = Protocol(name="p", sampler=SamplerConfig(gen_length=32, block_length=32, steps=32))
+    p = Protocol(name="p", sampler=SamplerConfig(gen_length=32, block_length=32, steps=32, use_cache=True))
     q = p.with_changes(**{field: _changed(field, getattr(p.sampler, field))})
     assert q.hash != p.hash
     assert q.name.startswith("p+") and field in q.name
