@@ -85,7 +85,7 @@ class SamplerConfig:
             raise bad("top_p", self.top_p, "it must lie in (0, 1] (1 disables it)")
         if self.top_k < 0:
             raise bad("top_k", self.top_k, "use 0 to disable or a positive count")
-        if not isinstance(self.cache_refresh, int) or self.cache_refresh < 0:
+        if isinstance(self.cache_refresh, bool) or not isinstance(self.cache_refresh, int) or self.cache_refresh < 0:
             raise bad("cache_refresh", self.cache_refresh, "use 0 (refresh only at each block's start) or a positive count")
         if self.cache_refresh and not self.use_cache:
             raise bad("cache_refresh", self.cache_refresh, "it only applies with use_cache=True; set use_cache or cache_refresh=0")

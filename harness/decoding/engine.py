@@ -13,8 +13,10 @@ committing nothing and spending no NFE); sampling draws from one generator per r
 Prefix cache: at the first forward of a block the whole sequence runs and the keys/values of
 positions before the block are kept; later forwards of that block run only from the block
 start onwards against them (Fast-dLLM's approximation: the cached prefix saw the block still
-masked). Dream's logits lag by one position, so for Dream the cached prefix stops one token
-earlier and the window starts at ``block_start - 1`` — the only place the shift appears here.
+masked). With ``cache_refresh = N`` every N-th forward of a block runs in full again and
+rebuilds the cache, so the cached prefix is at most N - 1 forwards stale. Dream's logits lag by
+one position, so for Dream the cached prefix stops one token earlier and the window starts at
+``block_start - 1`` — the only place the shift appears here.
 
 Deliberate differences from the reference (Drift) rollouts (RLDF.md B.1-B.2), which matter when
 comparing numbers: cached forwards see the whole suffix (Drift truncates the context 128 tokens
@@ -156,10 +158,10 @@ def _decode_batch(
             active = block_masked.any(dim=1)
             if not bool(active.any()) or (schedule is not None and k >= len(schedule)):
                 break
-            # Only rows that still have masks in this block are computed: rows that finished the
-            # block (or stopped at EOS) wait without spending compute.
             if cfg.cache_refresh and k and k % cfg.cache_refresh == 0:
                 cache = None  # refresh: this forward runs in full and rebuilds the prefix cache
+            # Only rows that still have masks in this block are computed: rows that finished the
+            # block (or stopped at EOS) wait without spending compute.
             rows_idx = None if bool(active.all()) else active.nonzero().squeeze(1)
             sub = (lambda t: t) if rows_idx is None else (lambda t, r=rows_idx: t.index_select(0, r))
             a_arg = None if attn_arg is None else sub(attn_arg)

@@ -216,6 +216,8 @@ def test_invalid_configs_are_refused_with_what_to_set():
         SamplerConfig(cache_refresh=2)
     with pytest.raises(ValueError, match="cache_refresh.*positive count"):
         SamplerConfig(use_cache=True, cache_refresh=-1)
+    with pytest.raises(ValueError, match="cache_refresh.*positive count"):
+        SamplerConfig(use_cache=True, cache_refresh=True)  # a YAML "true" is not a count
 
 
 def test_cli_generate_prints_completion_and_speed(tiny_llada, capsys):
