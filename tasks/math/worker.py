@@ -50,8 +50,9 @@ def match(gold: str, pred: str, timeout: float) -> bool:
 
 
 # Answer shapes seen in MATH/GSM8K outputs (written here, not taken from any dataset). Grading
-# them once at start-up builds ANTLR's prediction cache and sympy's caches, which otherwise make
-# a fresh worker's first few hundred answers about twice as slow as later ones.
+# them once at start-up builds ANTLR's prediction cache and sympy's caches, which a fresh worker
+# would otherwise build on real items: the 354 MATH500 pairs that reach math-verify took one
+# fresh process 7.4 s without this warm-up and 6.3 s after it (1.8 s).
 WARMUP_PAIRS: tuple[tuple[str, str], ...] = (
     ("42", "42.0"), ("-7", "7"), ("\\frac{3}{4}", "0.75"), ("\\dfrac{5}{12}", "5/12"), ("2\\frac{1}{3}", "\\frac73"),
     ("3\\sqrt{2}", "\\sqrt{18}"), ("\\frac{\\sqrt{3}}{2}", "\\frac{1}{2}\\sqrt3"), ("4\\pi", "12.566"),
