@@ -23,7 +23,10 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from math_grading import _load  # noqa: E402  (the d1 completions with their gold answers)
 
 from tasks.math import two_stage, worker  # noqa: E402
 from tasks.math.equivalence import _fast_match  # noqa: E402
@@ -45,16 +48,13 @@ def corpus(data: Path) -> tuple[list[str], list[str]]:
                 strings.add(number_to_str(gt) if isinstance(gt, (int, float)) else str(gt))
     slow: set[str] = set()
     for task in ("gsm8k", "math500"):
-        for length in (128, 256, 512):
-            for row in map(json.loads, (data / "external" / "d1_llada8b_instruct" / f"{task}_len{length}.jsonl").open()):
-                gt = row["ground_truth"]
-                gold = number_to_str(gt) if isinstance(gt, (int, float)) else str(gt)
-                for mode in ("strict", "lenient"):
-                    pred = extract_answer(row["completion"], mode)
-                    if pred is not None:
-                        strings.add(pred)
-                        if task == "math500" and _fast_match(gold, pred) is None:
-                            slow.update((gold, pred))
+        for completion, gold in zip(*_load(data / "external" / "d1_llada8b_instruct", task)):
+            for mode in ("strict", "lenient"):
+                pred = extract_answer(completion, mode)
+                if pred is not None:
+                    strings.add(pred)
+                    if task == "math500" and _fast_match(gold, pred) is None:
+                        slow.update((gold, pred))
     for case in yaml.safe_load((ROOT / "tests/tasks/golden/math_equivalence.yaml").read_text()):
         strings.update((str(case["gold"]), str(case["pred"])))
     return sorted(strings), sorted(slow)
