@@ -12,7 +12,8 @@ empty. Because the benchmark machine is shared and noisy, every workload runs ``
 (5) times on fresh pools and the median, best and worst are reported, with the rate per
 CPU-second of the workers and parent (``resource`` usage, minus what an idle pool costs to
 start; for a workload as short as GSM8K's the error of that subtraction, about a CPU-second,
-dominates, so read its wall rate). The "stock" setup (math-verify's own full-LL parsing, no warm-up) runs interleaved with
+dominates, so read its wall rate). The "stock" setup (math-verify as shipped: full-LL parsing,
+``simplify`` on every symbolic comparison; no warm-up) runs interleaved with
 the default on the hardest workload, so their ratio is measured side by side.
 Writes ``bench/results/math_grading.json``.
 """
@@ -61,14 +62,14 @@ def _cpu() -> float:
 
 
 SETUPS = {
-    "current": {},  # two-stage (SLL-first) LaTeX parsing and worker warm-up: the defaults
-    "stock": {"RLDF_MATH_TWO_STAGE": "0", "RLDF_MATH_WARMUP": "0"},  # math-verify as shipped, cold workers
+    "current": {},  # two-stage (SLL-first) parsing, numeric witness, worker warm-up: the defaults
+    "stock": {"RLDF_MATH_TWO_STAGE": "0", "RLDF_MATH_WITNESS": "0", "RLDF_MATH_WARMUP": "0"},  # math-verify as shipped, cold
 }
 
 
 def _setup(name: str) -> None:
     """Point the environment (inherited by new workers) at one of ``SETUPS``."""
-    for key in ("RLDF_MATH_TWO_STAGE", "RLDF_MATH_WARMUP"):
+    for key in ("RLDF_MATH_TWO_STAGE", "RLDF_MATH_WITNESS", "RLDF_MATH_WARMUP"):
         os.environ.pop(key, None)
     os.environ.update(SETUPS[name])
 
@@ -158,8 +159,9 @@ def main() -> int:
         "workers": workers,
         "pool_overhead_cpu_s": {k: round(v, 2) for k, v in overhead.items()},
         "target_verifications_per_s": 400,
-        "setups": {"current": "two-stage LaTeX parsing + worker warm-up (defaults)",
-                   "stock": "RLDF_MATH_TWO_STAGE=0 RLDF_MATH_WARMUP=0: full-LL parsing, cold workers"},
+        "setups": {"current": "two-stage LaTeX parsing + numeric witness + worker warm-up (defaults)",
+                   "stock": "RLDF_MATH_TWO_STAGE=0 RLDF_MATH_WITNESS=0 RLDF_MATH_WARMUP=0: "
+                            "math-verify as shipped (full-LL parsing, simplify always), cold workers"},
         f"speedup_current_vs_stock_{hardest}_median": round(statistics.median(ratios), 2),
         "results": {setup: [summarise(runs[(setup, name)]) for name in workloads if (setup, name) in runs]
                     for setup in SETUPS},

@@ -9,7 +9,9 @@ and replaces this process. ``None`` or a closed pipe ends the worker.
 
 At start a worker switches math-verify's LaTeX parser to two-stage (SLL-first) parsing
 (``tasks.math.two_stage``: same results, about 4x cheaper parses) and grades a fixed warm-up
-list, so the first real answers do not pay for building ANTLR's and sympy's caches.
+list, so the first real answers do not pay for building ANTLR's and sympy's caches. It also puts a
+numeric witness in front of math-verify's final ``simplify`` (``tasks.math.witness``: same
+verdicts; a wrong answer that evaluates to a different number is rejected without simplifying).
 """
 
 from __future__ import annotations
@@ -105,12 +107,15 @@ def main(argv: list[str]) -> int:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     import math_verify  # noqa: F401 - import up front so the first item is not slow
 
-    from tasks.math.two_stage import install
+    from tasks.math import two_stage, witness
 
     # Escape hatches (benchmarks compare against the stock set-up with them):
-    # RLDF_MATH_TWO_STAGE=0 keeps math-verify's full-LL parsing, RLDF_MATH_WARMUP=0 skips warm-up.
+    # RLDF_MATH_TWO_STAGE=0 keeps math-verify's full-LL parsing, RLDF_MATH_WITNESS=0 lets sympy's
+    # simplify decide every symbolic comparison, RLDF_MATH_WARMUP=0 skips warm-up.
     if os.environ.get("RLDF_MATH_TWO_STAGE", "1") != "0":
-        install()  # SLL-first LaTeX parsing: same results, ~4x cheaper (see tasks/math/two_stage.py)
+        two_stage.install()  # SLL-first LaTeX parsing: same results, ~4x cheaper (tasks/math/two_stage.py)
+    if os.environ.get("RLDF_MATH_WITNESS", "1") != "0":
+        witness.install()  # numeric disproof before simplify: same verdicts (tasks/math/witness.py)
     if os.environ.get("RLDF_MATH_WARMUP", "1") != "0":
         warm_up()
 
