@@ -17,7 +17,8 @@ an exception) math-verify's own ``simplify`` decides, exactly as before. A True 
 produced here.
 
 ``bench/witness_modes.py`` checks that verdicts are unchanged on every (gold, answer) pair of the
-released LLaDA-8B outputs and the golden cases. ``install()`` patches math-verify in the current
+released LLaDA-8B outputs that reaches math-verify, the golden cases, and equal rewrites (printed,
+expanded, factored) of MATH gold answers: 1,707 pairs, 0 differences. ``install()`` patches math-verify in the current
 process only (the math workers call it; ``RLDF_MATH_WITNESS=0`` turns it off).
 """
 
@@ -66,7 +67,7 @@ def _clearly_nonzero(value: Any) -> bool:
             return False
         if part.is_Float and part._prec < _MIN_PREC_BITS:
             return False
-        big = big or abs(float(part)) > _MIN_ABS
+        big = big or bool(abs(part) > _MIN_ABS)  # sympy comparison: no float overflow on huge values
     return big
 
 
