@@ -123,12 +123,13 @@ def run(lm, prompts, task, items, cfg, batch_size):
     }
     if task is not None:
         verdicts = task.verify_many(g.text, items)
-        g.correct = [bool(v.correct) for v in verdicts]  # per prompt, for paired comparisons
-        out["accuracy"] = sum(g.correct) / len(verdicts)
-    return out, g
+        correct = [bool(v.correct) for v in verdicts]  # per prompt, for paired comparisons
+        out["accuracy"] = sum(correct) / len(verdicts)
+        return out, g, correct
+    return out, g, None
 
 
-def compare_to_uncached(prefix: str, row: dict, gens: dict, name: str, has_task: bool) -> dict:
+def compare_to_uncached(prefix: str, row: dict, gens: dict, name: str, correct: dict) -> dict:
     """Speed-up, identity and accuracy change of cached setting ``name`` against uncached threshold.
 
     Where the two greedy outputs part, the first differing token of each such prompt is looked
@@ -147,8 +148,8 @@ def compare_to_uncached(prefix: str, row: dict, gens: dict, name: str, has_task:
         f"{prefix}_first_difference_below_threshold_frac": float((flip_p < 0.9).float().mean()) if len(flip_p) else None,
         f"{prefix}_first_difference_median_prob": float(flip_p.median()) if len(flip_p) else None,
     }
-    if has_task:
-        delta = paired_delta(a.correct, c.correct)
+    if correct[name] is not None:
+        delta = paired_delta(correct["threshold"], correct[name])
         out[f"{prefix}_accuracy_delta_points"] = delta["points"]
         out[f"{prefix}_accuracy_delta_ci95"] = delta["ci95"]
         out[f"{prefix}_accuracy_delta_p_value"] = delta["p_value"]
@@ -183,13 +184,13 @@ def main() -> None:
                "dtype": str(lm.dtype), "lengths": {}}
     decode(lm, prompts[:2], SamplerConfig(gen_length=32, block_length=32, steps=32))  # warm-up
     for length in [int(x) for x in args.lengths.split(",")]:
-        row, gens, walls = {}, {}, {}
+        row, gens, correct, walls = {}, {}, {}, {}
         for rep in range(max(1, args.reps)):  # settings interleaved, so drifting load hits all alike
             for name, cfg in settings(length, args.block).items():
-                timed, g = run(lm, prompts, task, items, cfg, args.batch_size)
+                timed, g, ok = run(lm, prompts, task, items, cfg, args.batch_size)
                 walls.setdefault(name, []).append(timed["wall_seconds"])
                 if rep == 0:
-                    row[name], gens[name] = timed, g
+                    row[name], gens[name], correct[name] = timed, g, ok
                 print(f"L={length} rep {rep + 1} {name:16s} {timed}", flush=True)
         for name, times in walls.items():
             row[name]["wall_seconds_all"] = times
@@ -202,13 +203,13 @@ def main() -> None:
             "committed_tokens_below_threshold_frac": float((a.token_probs < 0.9).float().mean()),
         }
         if task is not None:
-            delta = paired_delta(gens["static"].correct, a.correct)
+            delta = paired_delta(correct["static"], correct["threshold"])
             row["ratios"]["threshold_accuracy_delta_points"] = delta["points"]
             row["ratios"]["threshold_accuracy_delta_ci95"] = delta["ci95"]
             row["ratios"]["threshold_accuracy_delta_p_value"] = delta["p_value"]
             row["ratios"]["threshold_prompts_changed_vs_static"] = delta["prompts_changed"]
         for prefix, name in (("cache", "threshold+cache"), ("refresh", f"threshold+cache/refresh{REFRESH}")):
-            row["ratios"].update(compare_to_uncached(prefix, row, gens, name, task is not None))
+            row["ratios"].update(compare_to_uncached(prefix, row, gens, name, correct))
         results["lengths"][str(length)] = row
         print(f"L={length} ratios {row['ratios']}", flush=True)
     out = Path(args.out or ROOT / "bench" / "results" / f"decode{'_' + args.preset if args.preset else ''}.json")

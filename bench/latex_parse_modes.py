@@ -26,35 +26,37 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from math_grading import _load  # noqa: E402  (the d1 completions with their gold answers)
+from math_grading import _load, answer_pairs  # noqa: E402  (the d1 completions, their answers)
 
 from tasks.math import two_stage, worker  # noqa: E402
 from tasks.math.equivalence import _fast_match  # noqa: E402
-from tasks.math.extract import extract_answer  # noqa: E402
 from tasks.math.rows import number_to_str  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def gold_answers(data: Path, names: tuple[str, ...]) -> list[str]:
+    """Distinct gold answer strings of the given reference-format files in ``data``."""
+    out: set[str] = set()
+    for name in names:
+        for row in json.loads((data / name).read_text()):
+            gt = row.get("ground_truth_answer")
+            if gt is not None:
+                out.add(number_to_str(gt) if isinstance(gt, (int, float)) else str(gt))
+    return sorted(out)
 
 
 def corpus(data: Path) -> tuple[list[str], list[str]]:
     """(all distinct answer strings, the distinct strings of MATH500 pairs that reach math-verify)."""
     import yaml
 
-    strings: set[str] = set()
-    for name in ("MATH_train.json", "MATH500.json", "MATH_rldf.json", "gsm8k_test.json"):
-        for row in json.loads((data / name).read_text()):
-            gt = row.get("ground_truth_answer")
-            if gt is not None:
-                strings.add(number_to_str(gt) if isinstance(gt, (int, float)) else str(gt))
+    strings = set(gold_answers(data, ("MATH_train.json", "MATH500.json", "MATH_rldf.json", "gsm8k_test.json")))
     slow: set[str] = set()
     for task in ("gsm8k", "math500"):
-        for completion, gold in zip(*_load(data / "external" / "d1_llada8b_instruct", task)):
-            for mode in ("strict", "lenient"):
-                pred = extract_answer(completion, mode)
-                if pred is not None:
-                    strings.add(pred)
-                    if task == "math500" and _fast_match(gold, pred) is None:
-                        slow.update((gold, pred))
+        for gold, pred in answer_pairs(*_load(data / "external" / "d1_llada8b_instruct", task)):
+            strings.add(pred)
+            if task == "math500" and _fast_match(gold, pred) is None:
+                slow.update((gold, pred))
     for case in yaml.safe_load((ROOT / "tests/tasks/golden/math_equivalence.yaml").read_text()):
         strings.update((str(case["gold"]), str(case["pred"])))
     return sorted(strings), sorted(slow)

@@ -48,6 +48,13 @@ def _load(src: Path, task: str) -> tuple[list[str], list[str]]:
     return comps, golds
 
 
+def answer_pairs(comps: list[str], golds: list[str]) -> list[tuple[str, str]]:
+    """Distinct (gold, answer) pairs from the strict and lenient answers of each completion:
+    what grading these completions asks the equivalence checker."""
+    answers = [(extract_answer(c, "strict"), extract_answer(c, "lenient")) for c in comps]
+    return sorted({(g, a) for g, (s, le) in zip(golds, answers) for a in (s, le) if a is not None})
+
+
 def _synthetic() -> tuple[list[str], list[str]]:
     import yaml
 
@@ -88,8 +95,7 @@ def run(name: str, comps: list[str], golds: list[str], workers: int, overhead: f
     pool = MathVerifierPool(workers)
     startup = pool.start()
     cpu0, t0 = _cpu(), time.perf_counter()
-    answers = [(extract_answer(c, "strict"), extract_answer(c, "lenient")) for c in comps]
-    pairs = sorted({(g, a) for g, (s, le) in zip(golds, answers) for a in (s, le) if a is not None})
+    pairs = answer_pairs(comps, golds)
     graded = answers_match_detailed(pairs, pool=pool)
     wall = time.perf_counter() - t0
     pool.close()  # waits for the workers, so their CPU time is counted

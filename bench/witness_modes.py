@@ -33,24 +33,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from math_grading import _load  # noqa: E402  (the d1 completions with their gold answers)
+from latex_parse_modes import gold_answers  # noqa: E402
+from math_grading import _load, answer_pairs  # noqa: E402  (the d1 completions, their answers)
 
 from tasks.math import two_stage, witness, worker  # noqa: E402
 from tasks.math.equivalence import _fast_match  # noqa: E402
-from tasks.math.extract import extract_answer  # noqa: E402
-from tasks.math.rows import number_to_str  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _golds(data: Path) -> list[str]:
-    out: set[str] = set()
-    for name in ("MATH_train.json", "MATH500.json"):
-        for row in json.loads((data / name).read_text()):
-            gt = row.get("ground_truth_answer")
-            if gt is not None:
-                out.add(number_to_str(gt) if isinstance(gt, (int, float)) else str(gt))
-    return sorted(out)
 
 
 class _Slow(Exception):
@@ -90,16 +79,11 @@ def corpus(data: Path) -> dict[str, list[tuple[str, str]]]:
     """Pairs by source: real LLaDA-8B answers, golden cases, equal rewrites of gold answers."""
     import yaml
 
-    real: set[tuple[str, str]] = set()
-    for task in ("gsm8k", "math500"):
-        for completion, gold in zip(*_load(data / "external" / "d1_llada8b_instruct", task)):
-            for mode in ("strict", "lenient"):
-                pred = extract_answer(completion, mode)
-                if pred is not None and _fast_match(gold, pred) is None:
-                    real.add((gold, pred))
+    src = data / "external" / "d1_llada8b_instruct"
+    real = {p for task in ("gsm8k", "math500") for p in answer_pairs(*_load(src, task)) if _fast_match(*p) is None}
     golden = [(str(c["gold"]), str(c["pred"])) for c in
               yaml.safe_load((ROOT / "tests/tasks/golden/math_equivalence.yaml").read_text())]
-    rewrites = [(g, r) for g in _golds(data) for r in _rewrites(g)]
+    rewrites = [(g, r) for g in gold_answers(data, ("MATH_train.json", "MATH500.json")) for r in _rewrites(g)]
     return {"llada8b_answers": sorted(real), "golden": golden, "equal_rewrites": rewrites}
 
 
