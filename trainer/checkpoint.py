@@ -1,37 +1,60 @@
-"""Checkpoints with full training state, written atomically, with best-k retention.
+"""Checkpoints with full training state, written atomically, weights stored once, best-k retention.
 
 Layout under ``OUT/checkpoints``::
 
     step-000010/            # a Hugging Face model dir: load_model() / from_pretrained() read it
       config.json model.safetensors tokenizer.json ...
       trainer_state.json    # step, metrics, the resolved config, data position
-      state/                # accelerate.save_state: optimizer, scheduler, RNG of every process
+      state/                # what resume needs besides the exported weights
+        dcp/                # torch.distributed.checkpoint: optimizer state (sharded under FSDP),
+                            # plus the float32 master weights when the export is lower precision
+        scheduler.pt rng-<rank>.pt
       COMPLETE              # written last: a directory without it is ignored
     latest                  # name of the newest complete checkpoint
 
+The exported weights are in the model's published dtype (``model.dtype``: bfloat16 for
+LLaDA/Dream) and ``config.json`` says so. Resume needs the float32 master weights: when the
+export is float32 it *is* that copy and ``state/`` holds no weights; when it is bf16 the master
+weights live in ``state/dcp`` only. No checkpoint stores the same tensors twice (at 8B the old
+layout duplicated 16-32 GB per checkpoint). Under DeepSpeed, ``state/`` is DeepSpeed's own
+checkpoint (``accelerate.save_state``).
+
 A checkpoint is first written to ``.tmp-step-...`` and renamed into place, so a run killed while
 saving leaves the previous checkpoint intact. Only the newest checkpoint keeps ``state/``;
-older ones kept for their eval score ("best-k") keep the weights only.
+older ones kept for their eval score ("best-k") keep the exported weights only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from harness.io import atomic_write_json, atomic_write_text
 
 
 class CheckpointManager:
-    """Saves and finds checkpoints for one run directory."""
+    """Saves and finds checkpoints for one run directory; ``save``/``load`` are collective."""
 
-    def __init__(self, accelerator: Any, out_dir: str | Path, keep_best: int = 1, mode: str = "max") -> None:
-        self.acc = accelerator
+    def __init__(self, runtime: Any, out_dir: str | Path, keep_best: int = 1, mode: str = "max",
+                 export_dtype: torch.dtype = torch.float32) -> None:
+        self.rt = runtime
+        self.acc = runtime.acc
         self.root = Path(out_dir) / "checkpoints"
         self.keep_best = keep_best
         self.mode = mode
+        self.export_dtype = export_dtype
+
+    @property
+    def weights_in_state(self) -> bool:
+        """True when the export is lossy, so resume needs the master weights from ``state/``."""
+        return self.export_dtype != torch.float32
 
     def _name(self, step: int) -> str:
         return f"step-{step:06d}"
@@ -46,7 +69,8 @@ class CheckpointManager:
         done = self.complete()
         return done[-1] if done else None
 
-    def save(self, step: int, net: Any, tokenizer: Any, trainer_state: dict[str, Any], metric: float | None) -> Path:
+    def save(self, step: int, optimizer: Any, scheduler: Any, tokenizer: Any, trainer_state: dict[str, Any],
+             metric: float | None) -> Path:
         """Collective: every process must call it. Returns the checkpoint directory."""
         acc = self.acc
         final = self.root / self._name(step)
@@ -55,10 +79,12 @@ class CheckpointManager:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
         acc.wait_for_everyone()
-        acc.save_state(str(tmp / "state"))
-        state_dict = acc.get_state_dict(net)
+        self._save_state(tmp / "state", optimizer, scheduler)
+        full = self.rt.full_state_dict()
         if acc.is_main_process:
-            acc.unwrap_model(net).save_pretrained(str(tmp), state_dict=state_dict)
+            export = {k: v.detach().to(self.export_dtype) for k, v in full.items()}
+            self.rt.unwrap(self.rt.net).save_pretrained(str(tmp), state_dict=export)
+            _set_config_dtype(tmp / "config.json", self.export_dtype)
             if tokenizer is not None:
                 tokenizer.save_pretrained(str(tmp))
             atomic_write_json(tmp / "trainer_state.json", {**trainer_state, "step": step, "metric": metric})
@@ -71,12 +97,56 @@ class CheckpointManager:
         acc.wait_for_everyone()
         return final
 
-    def load(self, path: Path, with_state: bool = True) -> dict[str, Any]:
-        """Restore optimizer/scheduler/RNG/model from ``path/state``; return its trainer state."""
-        if with_state:
+    def load(self, path: Path, optimizer: Any, scheduler: Any) -> dict[str, Any]:
+        """Restore weights, optimizer, scheduler and RNG from ``path``; return its trainer state."""
+        if self.rt.strategy == "deepspeed":
             self.acc.load_state(str(path / "state"))
+        else:
+            self._load_state(path, optimizer, scheduler)
         return json.loads((path / "trainer_state.json").read_text())
 
+    # --- state/ (everything but DeepSpeed) ----------------------------------------------------
+    def _save_state(self, state_dir: Path, optimizer: Any, scheduler: Any) -> None:
+        if self.rt.strategy == "deepspeed":
+            self.acc.save_state(str(state_dir))
+            return
+        import torch.distributed.checkpoint as dcp
+        from torch.distributed.checkpoint.state_dict import get_state_dict
+
+        model_sd, optim_sd = get_state_dict(self.rt.net, _inner(optimizer))
+        payload = {"optim": optim_sd, **({"model": model_sd} if self.weights_in_state else {})}
+        with _single_process_ok():
+            dcp.save(payload, checkpoint_id=str(state_dir / "dcp"))
+        if self.acc.is_main_process:
+            torch.save(scheduler.state_dict(), state_dir / "scheduler.pt")
+        torch.save(_rng_state(), state_dir / f"rng-{self.acc.process_index}.pt")
+
+    def _load_state(self, path: Path, optimizer: Any, scheduler: Any) -> None:
+        import torch.distributed.checkpoint as dcp
+        from torch.distributed.checkpoint.state_dict import (
+            StateDictOptions,
+            get_state_dict,
+            set_model_state_dict,
+            set_optimizer_state_dict,
+        )
+
+        state_dir = path / "state"
+        stored = any(k.startswith("model.") for k in dcp.FileSystemReader(str(state_dir / "dcp")).read_metadata().state_dict_metadata)
+        model_sd, optim_sd = get_state_dict(self.rt.net, _inner(optimizer))
+        payload = {"optim": optim_sd, **({"model": model_sd} if stored else {})}
+        with _single_process_ok():
+            dcp.load(payload, checkpoint_id=str(state_dir / "dcp"))
+        if stored:
+            set_model_state_dict(self.rt.net, payload["model"])
+        else:  # the float32 export is the master copy
+            set_model_state_dict(self.rt.net, read_exported_weights(path), options=StateDictOptions(full_state_dict=True))
+        set_optimizer_state_dict(self.rt.net, _inner(optimizer), payload["optim"])
+        scheduler.load_state_dict(torch.load(state_dir / "scheduler.pt", weights_only=False))
+        rng = state_dir / f"rng-{self.acc.process_index}.pt"
+        if rng.exists():
+            _set_rng_state(torch.load(rng, weights_only=False))
+
+    # --- retention ------------------------------------------------------------------------------
     def _prune(self) -> None:
         done = self.complete()
         if not done:
@@ -106,3 +176,63 @@ class CheckpointManager:
             if st.get("metric") is not None:
                 scored.append((sign * float(st["metric"]), int(st["step"]), p))
         return max(scored)[2] if scored else None
+
+
+def read_exported_weights(ckpt: Path) -> dict[str, torch.Tensor]:
+    """The HF-format weights of a checkpoint directory (single file or shards)."""
+    from safetensors.torch import load_file
+
+    out: dict[str, torch.Tensor] = {}
+    for f in sorted(Path(ckpt).glob("model*.safetensors")):
+        out.update(load_file(str(f)))
+    return out
+
+
+def master_weights(ckpt: Path) -> dict[str, torch.Tensor]:
+    """The full-precision weights that resume loads: ``state/dcp`` when stored there, else the export."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    state = Path(ckpt) / "state" / "dcp"
+    keys = dcp.FileSystemReader(str(state)).read_metadata().state_dict_metadata if state.exists() else {}
+    if not any(k.startswith("model.") for k in keys):
+        return read_exported_weights(ckpt)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dcp_to_torch_save(str(state), f"{tmp}/all.pt")
+        everything = torch.load(f"{tmp}/all.pt", weights_only=False)
+    return dict(everything["model"])
+
+
+@contextlib.contextmanager
+def _single_process_ok():
+    """DCP warns when no process group exists; a single process is a supported case here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+        yield
+
+
+def _inner(optimizer: Any) -> torch.optim.Optimizer:
+    return getattr(optimizer, "optimizer", optimizer)  # accelerate's AcceleratedOptimizer wraps it
+
+
+def _set_config_dtype(config_json: Path, dtype: torch.dtype) -> None:
+    """Record the exported dtype (save_pretrained writes the in-memory float32)."""
+    cfg = json.loads(config_json.read_text())
+    cfg["dtype"] = str(dtype).removeprefix("torch.")
+    atomic_write_json(config_json, cfg)
+
+
+def _rng_state() -> dict[str, Any]:
+    import numpy as np
+
+    return {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import numpy as np
+
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])

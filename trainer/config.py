@@ -25,7 +25,10 @@ class ModelConfig:
     path: str = "rldf-tiny"
     """Policy initialisation: checkpoint directory, hub id or shipped name."""
     dtype: str = "float32"
-    """Weights dtype (bf16 on GPUs; float32 on CPU)."""
+    """Storage dtype of everything the optimizer does not update: the frozen KL reference, the
+    rollout copy under FSDP and the exported checkpoint weights (the model's published dtype:
+    bfloat16 for LLaDA-8B and Dream-7B). Trainable weights are always float32 master weights
+    (trainer/precision.py says why); the compute dtype is run.mixed_precision."""
     gradient_checkpointing: bool = False
     trust_remote_code: bool = False
 
@@ -185,8 +188,13 @@ class RunConfig:
     """Checkpoints kept for their eval score, besides the latest."""
     log_every: int = 1
     tensorboard: bool = False
+    log_rollouts: bool = False
+    """Write every completion of every step (text, token ids, step map, token probabilities,
+    reward) to ``OUT/rollouts/step-NNNNNN.rankR.jsonl``."""
     mixed_precision: str = "no"
-    """accelerate mixed precision: no | bf16 | fp16."""
+    """Compute dtype: no (float32) | bf16 | fp16. The optimizer always updates float32 master
+    weights; bf16 applies through autocast (one process, DDP), FSDP2's MixedPrecisionPolicy
+    (param_dtype=bf16, reduce_dtype=float32) or DeepSpeed's bf16 mode."""
 
     def __post_init__(self) -> None:
         if self.max_steps < 0:

@@ -12,7 +12,6 @@ last good checkpoint kept.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from dataclasses import dataclass, replace
@@ -33,6 +32,8 @@ from trainer.config_io import config_to_dict
 from trainer.estimators import RowRNG, get_estimator
 from trainer.metrics_log import MetricsLog
 from trainer.optim import build_optimizer, build_scheduler
+from trainer.parallel import setup_runtime
+from trainer.precision import UpdateProbe, check_updates_applied
 from trainer.update import NonFiniteError, run_update
 
 
@@ -83,6 +84,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
     from accelerate import Accelerator
 
     from harness.models import load_model
+    from harness.models.loading import parse_dtype
 
     out = Path(out_dir)
     acc = Accelerator(mixed_precision=cfg.run.mixed_precision, step_scheduler_with_optimizer=False)
@@ -95,27 +97,26 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
     _check_out_dir(out, cfg, resume, main)
     acc.wait_for_everyone()
     torch.manual_seed(cfg.run.seed)
-    lm = load_model(cfg.model.path, device=acc.device, dtype=cfg.model.dtype,
+    runtime = setup_runtime(acc, cfg.run.mixed_precision)
+    # the optimizer updates float32 master weights; model.dtype is for frozen copies and the export
+    lm = load_model(cfg.model.path, device=acc.device, dtype=torch.float32,
                     trust_remote_code=cfg.model.trust_remote_code)
     template = resolve_template(lm, cfg.data.template)
     task, examples = load_training_data(cfg, say)
     estimator = get_estimator(cfg.estimator.name)
-    ref_lm = None
-    if cfg.loss.beta > 0 or (cfg.loss.entropy_coeff and cfg.loss.beta > 0):
-        ref_lm = replace(lm, net=copy.deepcopy(lm.net).requires_grad_(False).eval())
+    ref_lm = replace(lm, net=_frozen_copy(cfg, acc.device)) if cfg.loss.beta > 0 else None
     if cfg.model.gradient_checkpointing:
         from harness.models.base import enable_activation_checkpointing
 
         enable_activation_checkpointing(lm.net)
     lm.net.train()
-    optimizer = build_optimizer(lm.net, cfg.optim)
     total_updates = cfg.run.max_steps * cfg.loss.num_iterations
-    scheduler = build_scheduler(optimizer, cfg.optim, total_updates)
-    train_net, optimizer, scheduler = acc.prepare(lm.net, optimizer, scheduler)
-    sharded = _check_sharded_rollout(acc, cfg)
-    # rollouts and evals run the replicated module directly; sharded ones go through the wrapper
-    policy = replace(lm, net=train_net if sharded else acc.unwrap_model(train_net))
-    ckpt = CheckpointManager(acc, out, keep_best=cfg.run.keep_best)
+    train_net, optimizer, scheduler = runtime.prepare(
+        lm.net, lambda net: build_optimizer(net, cfg.optim),
+        lambda opt: build_scheduler(opt, cfg.optim, total_updates))
+    policy = runtime.rollout_view(lm, lambda: _frozen_copy(cfg, acc.device))
+    ckpt = CheckpointManager(runtime, out, keep_best=cfg.run.keep_best,
+                             export_dtype=parse_dtype(cfg.model.dtype) or torch.float32)
     metrics = MetricsLog(out / "metrics.jsonl", enabled=main,
                          tensorboard_dir=out / "tensorboard" if cfg.run.tensorboard else None)
     stream = ItemStream(len(examples), cfg.rollout.prompts_per_step, cfg.run.seed)
@@ -126,7 +127,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
         if path is None:
             say("no checkpoint found; starting from scratch")
         else:
-            state = ckpt.load(path)
+            state = ckpt.load(path, optimizer, scheduler)
             start_step, train_seconds = int(state["step"]), float(state.get("train_seconds", 0.0))
             last_eval = state.get("last_eval")
             if main:
@@ -136,11 +137,12 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
         metrics.truncate_after(-1)
 
     if cfg.eval.at_start and start_step == 0 and cfg.eval.tasks:
-        last_eval = _evaluate(policy, cfg, out, 0, acc, say)
+        last_eval = _evaluate(policy, runtime, cfg, out, 0, say)
         metrics.log(0, {"eval_accuracy": last_eval["accuracy"], "time": 0.0})
 
     stopped = "max_steps"
     step = start_step
+    guarded = False
     every_s = cfg.eval.every_seconds
     next_timed_eval = (int(train_seconds // every_s) + 1) * every_s if every_s else None
     bar = _progress(main and not quiet, cfg.run.max_steps, start_step)
@@ -152,7 +154,11 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
             t_step = time.perf_counter()
             # 1. rollout: this process's prompts, G completions each, graded once
             idx = stream.rank_indices(step, acc.process_index, acc.num_processes)
-            roll = rollout_mod.collect(policy, task, [examples[i] for i in idx], idx, template, cfg, step)
+            runtime.sync_rollout_weights()
+            with runtime.rollout_precision():
+                roll = rollout_mod.collect(policy, task, [examples[i] for i in idx], idx, template, cfg, step)
+            if cfg.run.log_rollouts:
+                rollout_mod.write_rollout(roll, out / "rollouts" / f"step-{step + 1:06d}.rank{acc.process_index}.jsonl")
             if not torch.isfinite(roll.rewards[~torch.isnan(roll.rewards)]).all():
                 raise NonFiniteError("non-finite reward from the verifier")
             # 2. advantages (group-relative) and optional group filtering
@@ -172,11 +178,16 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
             plans = estimator.plan(batch, cfg.estimator, RowRNG(cfg.run.seed, step, batch.sample_ids))
             # 4-5. loss, backward per forward, one optimizer step (per PPO iteration)
             t_update = time.perf_counter()
+            probe = UpdateProbe(train_net) if not guarded else None
             stats = run_update(
-                lm, train_net, ref_lm, batch, plans, estimator, cfg, acc, optimizer, scheduler,
+                lm, train_net, ref_lm, batch, plans, estimator, cfg, runtime, optimizer, scheduler,
                 replan=lambda it, b=batch, s=step: estimator.plan(
                     b, cfg.estimator, RowRNG(cfg.run.seed, s, b.sample_ids, f"plan-iter{it}")),
             )
+            if probe is not None and stats.grad_norm > 0:  # the first step that had a gradient
+                check_updates_applied(probe.changed_fraction(runtime.sum), probe.dtypes, cfg.optim.lr,
+                                      cfg.run.mixed_precision)
+                guarded = True
             step += 1
             elapsed = time.perf_counter() - t_step
             train_seconds += elapsed
@@ -188,12 +199,12 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
                 bar[0].update(bar[1], advance=1, description=f"train r={record['reward_mean']:.3f}")
             timed = next_timed_eval is not None and train_seconds >= next_timed_eval
             if cfg.eval.tasks and ((cfg.eval.every and step % cfg.eval.every == 0) or timed):
-                last_eval = _evaluate(policy, cfg, out, step, acc, say)
+                last_eval = _evaluate(policy, runtime, cfg, out, step, say)
                 metrics.log(step, {"eval_accuracy": last_eval["accuracy"], "time": train_seconds})
             if timed:
                 next_timed_eval = (int(train_seconds // every_s) + 1) * every_s
             if cfg.run.save_every and step % cfg.run.save_every == 0:
-                _save(ckpt, train_net, lm, cfg, step, train_seconds, last_eval)
+                _save(ckpt, optimizer, scheduler, lm, cfg, step, train_seconds, last_eval)
     except NonFiniteError as exc:
         good = ckpt.latest()
         raise UserError(
@@ -204,23 +215,32 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
         if bar is not None:
             bar[0].stop()
     if cfg.eval.tasks and cfg.eval.at_end and (last_eval is None or last_eval.get("step") != step):
-        last_eval = _evaluate(policy, cfg, out, step, acc, say)
+        last_eval = _evaluate(policy, runtime, cfg, out, step, say)
         metrics.log(step, {"eval_accuracy": last_eval["accuracy"], "time": train_seconds})
-    path = _save(ckpt, train_net, lm, cfg, step, train_seconds, last_eval)
+    path = _save(ckpt, optimizer, scheduler, lm, cfg, step, train_seconds, last_eval)
     say(f"done: {step} steps in {train_seconds:.1f}s of training; checkpoint {path}")
     return TrainSummary(step, train_seconds, str(path), last_eval, stopped)
 
 
-def _save(ckpt, net, lm, cfg, step, train_seconds, last_eval) -> Path:
+def _frozen_copy(cfg: TrainConfig, device: Any) -> torch.nn.Module:
+    """The starting weights in ``model.dtype``, without gradients: the KL reference, or the
+    rollout copy under FSDP (overwritten from the shards before each use)."""
+    from harness.models import load_model
+
+    lm = load_model(cfg.model.path, device=device, dtype=cfg.model.dtype, trust_remote_code=cfg.model.trust_remote_code)
+    return lm.net.requires_grad_(False).eval()
+
+
+def _save(ckpt, optimizer, scheduler, lm, cfg, step, train_seconds, last_eval) -> Path:
     metric = last_eval["accuracy"] if last_eval and last_eval.get("step") == step else None
     state = {"train_seconds": train_seconds, "last_eval": last_eval, "config": config_to_dict(cfg)}
-    return ckpt.save(step, net, lm.tokenizer, state, metric)
+    return ckpt.save(step, optimizer, scheduler, lm.tokenizer, state, metric)
 
 
 _EVAL_ITEMS: dict[str, list] = {}
 
 
-def _evaluate(policy, cfg, out, step, acc, say) -> dict[str, Any]:
+def _evaluate(policy, runtime, cfg, out, step, say) -> dict[str, Any]:
     """Evaluate the live policy on ``eval.tasks`` under ``eval.protocol``; mean accuracy."""
     from harness.eval import evaluate_task
     from harness.eval.identity import state_hash
@@ -228,6 +248,7 @@ def _evaluate(policy, cfg, out, step, acc, say) -> dict[str, Any]:
 
     if not cfg.eval.protocol:
         raise UserError("eval.tasks is set but eval.protocol is not; set eval.protocol (e.g. rldf-tiny)")
+    runtime.sync_rollout_weights()
     was = policy.net.training
     policy.net.eval()
     accs, per_task = [], {}
@@ -236,11 +257,12 @@ def _evaluate(policy, cfg, out, step, acc, say) -> dict[str, Any]:
         if name not in _EVAL_ITEMS:  # load each eval set once per process
             task = get_task(name)
             _EVAL_ITEMS[name] = task.load(split=task.default_split)
-        res = evaluate_task(
-            policy, name, cfg.eval.protocol, out / "eval" / f"step-{step:06d}" / name, limit=cfg.eval.limit,
-            seed=cfg.run.seed, model_id=f"{Path(cfg.model.path).name}@step{step}", weights_hash=weights,
-            examples=_EVAL_ITEMS[name], model_meta={"method": cfg.estimator.name, "step": step}, progress=False,
-        )
+        with runtime.rollout_precision():
+            res = evaluate_task(
+                policy, name, cfg.eval.protocol, out / "eval" / f"step-{step:06d}" / name, limit=cfg.eval.limit,
+                seed=cfg.run.seed, model_id=f"{Path(cfg.model.path).name}@step{step}", weights_hash=weights,
+                examples=_EVAL_ITEMS[name], model_meta={"method": cfg.estimator.name, "step": step}, progress=False,
+            )
         accs.append(res.metrics["accuracy"].value)
         per_task[name] = res.metrics["accuracy"].value
     policy.net.train(was)
@@ -303,7 +325,7 @@ def _check_out_dir(out: Path, cfg: TrainConfig, resume: bool, main: bool) -> Non
     current = json.loads(json.dumps(config_to_dict(cfg)))  # tuples -> lists, as saved
     if saved.exists():
         old = json.loads(saved.read_text())
-        ignore = ("max_steps", "max_seconds", "log_every", "save_every")
+        ignore = ("max_steps", "max_seconds", "log_every", "save_every", "log_rollouts")
         strip = lambda d: {**d, "run": {k: v for k, v in d.get("run", {}).items() if k not in ignore}}  # noqa: E731
         if not resume and (out / "checkpoints").exists():
             raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
@@ -314,19 +336,6 @@ def _check_out_dir(out: Path, cfg: TrainConfig, resume: bool, main: bool) -> Non
         import yaml
 
         atomic_write_text(out / "config.yaml", yaml.safe_dump(current, sort_keys=False))
-
-
-def _check_sharded_rollout(acc: Any, cfg: TrainConfig) -> bool:
-    """True under FSDP/DeepSpeed, whose sharded model needs every process to run the same
-    forwards while decoding: static remasking without early stopping guarantees that."""
-    kind = str(acc.distributed_type)
-    sharded = "FSDP" in kind or "DEEPSPEED" in kind
-    if sharded and (cfg.rollout.sampler.remasking != "static" or cfg.rollout.sampler.stop_at_eos):
-        raise UserError(
-            f"rollouts under {kind} run the sharded model in lockstep: set rollout.sampler.remasking=static "
-            "and rollout.sampler.stop_at_eos=false (or train with DDP)"
-        )
-    return sharded
 
 
 def _progress(enabled: bool, total: int, done: int):

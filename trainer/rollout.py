@@ -10,13 +10,17 @@ sample), so rollouts do not depend on batch composition, process count or resump
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from harness.decoding import Generation, decode
+from harness.io import atomic_write_text
 from harness.seeds import derive_seed
 from trainer.advantages import group_advantages
 from trainer.estimators.base import TrainBatch
@@ -60,6 +64,26 @@ def collect(
     rewards = torch.tensor([float("nan") if v.score is None else float(v.score) for v in verdicts])
     return Rollout(gen, rewards, torch.tensor(groups), torch.tensor(sample_ids), verdicts, t1 - t0,
                    time.perf_counter() - t1)
+
+
+def write_rollout(roll: Rollout, path: Path) -> None:
+    """One JSON line per completion: what the policy wrote, how it was decoded, its reward.
+
+    For auditing a run (``run.log_rollouts``) and for checking that sharded rollouts equal
+    single-process ones; each process writes its own file, rows keyed by ``sample_id``.
+    """
+    gen = roll.generation
+    rows = []
+    for i in range(len(gen)):
+        n = int(gen.gen_tokens[i])
+        reward = float(roll.rewards[i])
+        rows.append(json.dumps({
+            "sample_id": int(roll.sample_ids[i]), "group": int(roll.groups[i]), "text": gen.text[i],
+            "reward": None if math.isnan(reward) else reward, "nfe": int(gen.nfe[i]), "gen_tokens": n,
+            "completion_ids": gen.completion_ids[i].tolist(), "step_map": gen.step_map[i].tolist(),
+            "token_probs": [round(float(p), 6) for p in gen.token_probs[i]],
+        }))
+    atomic_write_text(path, "\n".join(rows) + "\n")
 
 
 def to_train_batch(roll: Rollout, lm: Any, cfg: Any, device: torch.device | str) -> TrainBatch:

@@ -18,12 +18,14 @@ import torch
 
 from harness.errors import UserError
 from harness.io import atomic_write_json
+from harness.models.loading import parse_dtype
 from harness.seeds import generator
 from trainer.batching import ItemStream
 from trainer.checkpoint import CheckpointManager
 from trainer.config_io import config_to_dict
 from trainer.metrics_log import MetricsLog
 from trainer.optim import build_optimizer, build_scheduler
+from trainer.parallel import setup_runtime
 from trainer.sft import SFTConfig, build_pairs, collate, sft_loss
 
 
@@ -36,10 +38,11 @@ class SFTSummary:
 
 
 def _init_model(cfg: SFTConfig, device: Any) -> Any:
+    """The model to train, as float32 master weights (``model.dtype`` is the export dtype)."""
     from harness.models import load_model
 
     if cfg.model.path is not None:
-        return load_model(cfg.model.path, device=device, dtype=cfg.model.dtype)
+        return load_model(cfg.model.path, device=device, dtype=torch.float32)
     import tempfile
 
     from harness.models.tiny import make_tiny_checkpoint
@@ -48,7 +51,7 @@ def _init_model(cfg: SFTConfig, device: Any) -> Any:
     family = spec.pop("family", "llada")
     with tempfile.TemporaryDirectory() as tmp:
         path = make_tiny_checkpoint(tmp, family, seed=cfg.run.seed, **spec)
-        lm = load_model(path, device=device, dtype=cfg.model.dtype)
+        lm = load_model(path, device=device, dtype=torch.float32)
     lm.path, lm.name = None, f"{family}-init"
     return lm
 
@@ -97,18 +100,22 @@ def train_sft(cfg: SFTConfig, out_dir: str | Path, resume: bool = False, quiet: 
 
         enable_activation_checkpointing(lm.net)
     lm.net.train()
-    optimizer = build_optimizer(lm.net, cfg.optim)
-    scheduler = build_scheduler(optimizer, cfg.optim, cfg.run.max_steps)
-    net, optimizer, scheduler = acc.prepare(lm.net, optimizer, scheduler)
+    runtime = setup_runtime(acc, "no")
+    if runtime.sharded:
+        raise UserError("rldf sft trains replicated models only (one process or DDP): launch it with "
+                        "configs/accelerate/ddp.yaml, not an FSDP config")
+    net, optimizer, scheduler = runtime.prepare(
+        lm.net, lambda n: build_optimizer(n, cfg.optim), lambda opt: build_scheduler(opt, cfg.optim, cfg.run.max_steps))
     from dataclasses import replace
 
     train_lm = replace(lm, net=net)
-    ckpt = CheckpointManager(acc, out, keep_best=cfg.run.keep_best)
+    ckpt = CheckpointManager(runtime, out, keep_best=cfg.run.keep_best,
+                             export_dtype=parse_dtype(cfg.model.dtype) or torch.float32)
     metrics = MetricsLog(out / "metrics.jsonl", enabled=main)
     stream = ItemStream(len(pairs), cfg.run.batch_size, cfg.run.seed)
     step, train_seconds, last_eval = 0, 0.0, None
     if resume and ckpt.latest() is not None:
-        state = ckpt.load(ckpt.latest())
+        state = ckpt.load(ckpt.latest(), optimizer, scheduler)
         step, train_seconds, last_eval = int(state["step"]), float(state["train_seconds"]), state.get("last_eval")
         metrics.truncate_after(step)
         say(f"resumed at step {step}")
@@ -117,7 +124,7 @@ def train_sft(cfg: SFTConfig, out_dir: str | Path, resume: bool = False, quiet: 
 
     def save() -> Path:
         metric = last_eval["accuracy"] if last_eval and last_eval["step"] == step else None
-        return ckpt.save(step, net, lm.tokenizer, {"train_seconds": train_seconds, "last_eval": last_eval,
+        return ckpt.save(step, optimizer, scheduler, lm.tokenizer, {"train_seconds": train_seconds, "last_eval": last_eval,
                                                    "config": config_to_dict(cfg)}, metric)
 
     while step < cfg.run.max_steps:
@@ -127,12 +134,12 @@ def train_sft(cfg: SFTConfig, out_dir: str | Path, resume: bool = False, quiet: 
         idx = stream.rank_indices(step, acc.process_index, acc.num_processes)
         prompt, attn, comp = collate([pairs[i] for i in idx], lm.pad_id, acc.device)
         gen = generator(cfg.run.seed, "sft-mask", step, acc.process_index, device=acc.device)
-        with acc.autocast():
+        with runtime.autocast():
             loss, stats = sft_loss(train_lm, prompt, attn, comp, gen, cfg.run.mask_eps)
         if not torch.isfinite(loss):
             raise UserError(f"step {step + 1}: non-finite SFT loss; last good checkpoint: {ckpt.latest() or 'none'}; lower optim.lr")
-        acc.backward(loss)
-        grad_norm = float(acc.clip_grad_norm_(net.parameters(), cfg.optim.grad_clip)) if cfg.optim.grad_clip else 0.0
+        runtime.backward(loss)
+        grad_norm = runtime.clip_grad_norm_(net.parameters(), cfg.optim.grad_clip) if cfg.optim.grad_clip else 0.0
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)

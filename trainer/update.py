@@ -61,7 +61,7 @@ def run_update(
     plans: list[ForwardPlan],
     estimator: Estimator,
     cfg: Any,
-    accelerator: Any,
+    accelerator: Any,  # trainer.parallel.Runtime (or an accelerate.Accelerator)
     optimizer: Any,
     scheduler: Any,
     replan: Callable[[int], list[ForwardPlan]] | None = None,
@@ -194,11 +194,6 @@ def _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old_logp, ref, sha
     return total, parts
 
 
-def _clip(accelerator: Any, net: Any, max_norm: float) -> float:
-    if max_norm and max_norm > 0:
-        return float(accelerator.clip_grad_norm_(net.parameters(), max_norm))
-    total = torch.zeros(())
-    for p in net.parameters():
-        if p.grad is not None:
-            total = total + p.grad.detach().float().pow(2).sum().cpu()
-    return float(total.sqrt())
+def _clip(runtime: Any, net: Any, max_norm: float) -> float:
+    """Global gradient norm, after clipping to ``max_norm`` (0 = no clipping)."""
+    return float(runtime.clip_grad_norm_(net.parameters(), max_norm if max_norm and max_norm > 0 else float("inf")))

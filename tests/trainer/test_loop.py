@@ -39,7 +39,7 @@ def _config(tmp_path: Path, model: Path, **over) -> Path:
     }
     for key, value in over.items():
         sec, field = key.split("__")
-        cfg[sec][field] = value
+        cfg.setdefault(sec, {})[field] = value
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -80,6 +80,22 @@ def _cli(args: list[str], env_extra: dict | None = None, **kw) -> subprocess.Pop
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
 
 
+def wait_for_checkpoint(p: subprocess.Popen, run: Path, name: str) -> None:
+    """Block until ``run`` holds the complete checkpoint ``name`` (fails if the run ends first)."""
+    marker = run / "checkpoints" / name / "COMPLETE"
+    deadline = time.time() + 300
+    while not marker.exists() and p.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), f"the run never reached its {name} checkpoint"
+
+
+def assert_same_run(a: Path, b: Path, name: str) -> None:
+    """Identical logged metrics (timings aside) and bit-identical weights at checkpoint ``name``."""
+    assert _metrics(a) == _metrics(b)
+    wa, wb = _weights(a / "checkpoints" / name), _weights(b / "checkpoints" / name)
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
 def test_resume_after_sigkill_matches_a_straight_run(tmp_path, tiny_llada):
     cfg = _config(tmp_path, tiny_llada, run__max_steps=6, run__save_every=3)
     straight = tmp_path / "straight"
@@ -87,11 +103,7 @@ def test_resume_after_sigkill_matches_a_straight_run(tmp_path, tiny_llada):
     assert p.wait(timeout=300) == 0, p.stdout.read().decode()
     killed = tmp_path / "killed"
     p = _cli(["train", "--config", str(cfg), "--out", str(killed)])
-    marker = killed / "checkpoints" / "step-000003" / "COMPLETE"
-    deadline = time.time() + 300
-    while not marker.exists() and p.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    assert marker.exists(), "the run never reached its step-3 checkpoint"
+    wait_for_checkpoint(p, killed, "step-000003")
     p.send_signal(signal.SIGKILL)
     p.wait()
     assert not (killed / "checkpoints" / "step-000006").exists()
@@ -99,9 +111,7 @@ def test_resume_after_sigkill_matches_a_straight_run(tmp_path, tiny_llada):
     out = p.communicate(timeout=300)[0].decode()
     assert p.returncode == 0, out
     assert "resumed from" in out
-    assert _metrics(straight) == _metrics(killed)
-    a, b = _weights(straight / "checkpoints" / "step-000006"), _weights(killed / "checkpoints" / "step-000006")
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert_same_run(straight, killed, "step-000006")
 
 
 def test_two_process_ddp_matches_one_process(tmp_path, tiny_llada):
