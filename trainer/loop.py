@@ -178,7 +178,8 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
             plans = estimator.plan(batch, cfg.estimator, RowRNG(cfg.run.seed, step, batch.sample_ids))
             # 4-5. loss, backward per forward, one optimizer step (per PPO iteration)
             t_update = time.perf_counter()
-            probe = UpdateProbe(train_net) if not guarded else None
+            # DeepSpeed holds its float32 master weights inside its optimizer: nothing to probe
+            probe = UpdateProbe(train_net) if not guarded and runtime.strategy != "deepspeed" else None
             stats = run_update(
                 lm, train_net, ref_lm, batch, plans, estimator, cfg, runtime, optimizer, scheduler,
                 replan=lambda it, b=batch, s=step: estimator.plan(

@@ -11,7 +11,7 @@ Two layouts, chosen by the launcher (``accelerate launch --config_file configs/a
   only to GPU processes; this way the path that the CPU tests run (gloo) is the one GPUs run.
   Rollouts and evaluations decode on a full copy of the weights in ``model.dtype``, refreshed
   from the shards (one all-gather per tensor) before each rollout, as the reference code does
-  under ZeRO-3. The alternative — every rank running the sharded model in lockstep, padding with
+  under ZeRO-3; DeepSpeed runs (sharded by DeepSpeed itself) decode the same way. The alternative — every rank running the sharded model in lockstep, padding with
   dummy forwards until all ranks finish (``generate(synced_gpus=True)``) — all-gathers every
   weight at every decoding forward: at LLaDA-8B, 16 GB of bf16 traffic per forward for a rollout
   of a few hundred forwards, against one 16 GB gather per step here, for 16 GB of memory per GPU.
@@ -31,6 +31,8 @@ from dataclasses import replace
 from typing import Any
 
 import torch
+
+from harness.errors import UserError
 
 LAYER_CLASSES = ("LLaDABlock", "DreamDecoderLayer")
 COMPUTE_DTYPES = {"no": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -118,10 +120,11 @@ class Runtime:
         # the blocks return their keys/values (views) for the prefix cache; nothing writes to
         # them in place, so FSDP2's warning about in-place ops on returned views does not apply
         warnings.filterwarnings("ignore", message="FSDP2-wrapped module .* returned a view tensor")
+        layers, reshard = fsdp_launch_settings()
         for module in net.modules():
-            if type(module).__name__ in LAYER_CLASSES:
-                fully_shard(module, mp_policy=policy)
-        fully_shard(net, mp_policy=policy)
+            if type(module).__name__ in layers:
+                fully_shard(module, mp_policy=policy, reshard_after_forward=reshard)
+        fully_shard(net, mp_policy=policy, reshard_after_forward=reshard)
         self.net = net
         opt = make_optimizer(net)
         return net, opt, make_scheduler(opt)
@@ -136,14 +139,14 @@ class Runtime:
         Sharded: a full copy built once by ``frozen_copy`` (in ``model.dtype``) and refreshed
         from the shards by ``sync_rollout_weights`` before each use.
         """
-        if not self.sharded:
+        if self.strategy not in ("fsdp", "deepspeed"):
             return replace(lm, net=self.unwrap(self.net))
         self.rollout_net = frozen_copy().requires_grad_(False).eval()
         return replace(lm, net=self.rollout_net)
 
     def rollout_precision(self):
         """Decoding context: autocast over the master weights; nothing for the frozen copy."""
-        return contextlib.nullcontext() if self.sharded else self.acc.autocast()
+        return contextlib.nullcontext() if self.rollout_net is not None else self.acc.autocast()
 
     @torch.no_grad()
     def sync_rollout_weights(self) -> None:
@@ -151,6 +154,13 @@ class Runtime:
         if self.rollout_net is None:
             return
         target = dict(self.rollout_net.named_parameters())
+        if self.strategy == "deepspeed":  # ZeRO-3 partitions: gather each tensor in turn
+            import deepspeed
+
+            for name, param in self.unwrap(self.net).named_parameters():
+                with deepspeed.zero.GatheredParameters([param]):
+                    target[name].copy_(param.data)
+            return
         for name, param in self.net.named_parameters():
             full = param.full_tensor() if hasattr(param, "full_tensor") else param
             target[name].copy_(full)
@@ -165,6 +175,25 @@ class Runtime:
             opts = StateDictOptions(full_state_dict=True, cpu_offload=True)
             return get_model_state_dict(self.net, options=opts)
         return self.unwrap(self.net).state_dict()
+
+
+def fsdp_launch_settings() -> tuple[tuple[str, ...], bool]:
+    """(block classes to shard, reshard after forward) from the accelerate launch config.
+
+    ``accelerate launch`` exports the YAML's ``fsdp_config`` as ``FSDP_*`` variables; the keys
+    that FSDP2 sharding here does not implement are refused rather than silently ignored.
+    """
+    env = os.environ
+    if env.get("FSDP_OFFLOAD_PARAMS", "false").lower() == "true":
+        raise UserError("fsdp_config.fsdp_offload_params is not supported by rldf's FSDP2 path; set it to false")
+    if env.get("FSDP_ACTIVATION_CHECKPOINTING", "false").lower() == "true":
+        raise UserError("fsdp_config.fsdp_activation_checkpointing: set it to false and use model.gradient_checkpointing "
+                        "in the recipe instead")
+    if env.get("FSDP_VERSION", "2") != "2":
+        raise UserError("fsdp_config.fsdp_version: rldf shards with FSDP2; set fsdp_version: 2")
+    names = env.get("FSDP_TRANSFORMER_CLS_TO_WRAP")
+    layers = tuple(n.strip() for n in names.split(",")) if names else LAYER_CLASSES
+    return layers, env.get("FSDP_RESHARD_AFTER_FORWARD", "true").lower() == "true"
 
 
 def setup_runtime(acc: Any, mixed_precision: str) -> Runtime:

@@ -32,3 +32,12 @@ def preset_config(name: str) -> tuple[str, LLaDAConfig | DreamConfig]:
     family, fields = PRESETS[name]
     cls = LLaDAConfig if family == "llada" else DreamConfig
     return family, cls(**fields)
+
+# Hub ids whose published config.json is one of the presets (for planning without a download).
+HUB_PRESETS = {
+    "GSAI-ML/LLaDA-8B-Instruct": "llada-8b",
+    "GSAI-ML/LLaDA-8B-Base": "llada-8b",
+    "GSAI-ML/LLaDA-1.5": "llada-8b",
+    "Dream-org/Dream-v0-Instruct-7B": "dream-7b",
+    "Dream-org/Dream-v0-Base-7B": "dream-7b",
+}

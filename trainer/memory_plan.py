@@ -1,0 +1,252 @@
+"""``rldf train --config FILE --plan``: per-device memory of a recipe, before any weights load.
+
+For each launcher (DDP, FSDP2, DeepSpeed ZeRO-3) the plan adds up what one device holds:
+
+* optimizer-side state in float32 (``trainer/precision.py``): master weights 4 B, gradients 4 B,
+  AdamW's two moments 8 B per parameter, divided by the process count when sharded; DDP also
+  keeps float32 reduce buckets (4 B, ``gradient_as_bucket_view`` is off by default) and, under
+  bf16 autocast, a bf16 cast of every weight while a forward runs (2 B);
+* frozen copies in ``model.dtype``: the KL reference when ``loss.beta > 0``, and under FSDP2 /
+  ZeRO-3 the full rollout copy the decoder runs on (``trainer/parallel.py``);
+* sharding buffers: FSDP2's unsharded root (embeddings, head) and two blocks in flight;
+  ZeRO-3's live-parameter budget (DeepSpeed's default ``stage3_max_live_parameters`` = 1e9);
+* activations of one estimator forward and its backward: autograd's saved tensors per token
+  and layer are **counted, not modelled**: one block of the same family is run at three small
+  widths on CPU in the run's compute precision, the saved bytes are fitted exactly as
+  a*d + b*kv + c*mlp per token, and scaled to the real widths. With activation checkpointing a
+  block keeps only its input, plus one block recomputed in backward. Logits of the completion
+  positions come on top, 2c + 12 bytes each: the raw logits (c) and the float32 copy the loss
+  normalises (4), then in backward their gradients (4 + c) and logsumexp's exponentials (4);
+* the rollout phase: the prefix KV cache of one decoding batch, one block's transient
+  activations of a full-sequence forward, and the block's logits; gradients are freed then.
+
+The peak is the larger phase. Prompt length is not in the recipe: ``--prompt-tokens`` (default
+256) stands in for it. Model sizes come from the checkpoint's ``config.json`` when it is on
+disk, else from the published configs of LLaDA-8B / Dream-7B for their hub ids
+(``harness/models/presets.py``); the network is instantiated on the meta device to count
+parameters exactly. What it leaves out: CUDA context and allocator fragmentation (budget
+~2-4 GiB), NCCL buffers, and the verifier's processes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.errors import UserError
+
+GIB = 2**30
+STRATEGIES = ("DDP", "FSDP2", "ZeRO-3")
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+_FIELDS = {  # generic name -> config field, per family
+    "llada": {"d": "d_model", "layers": "n_layers", "heads": "n_heads", "kv_heads": "n_kv_heads",
+              "mlp": "mlp_hidden_size", "vocab": "vocab_size"},
+    "dream": {"d": "hidden_size", "layers": "num_hidden_layers", "heads": "num_attention_heads",
+              "kv_heads": "num_key_value_heads", "mlp": "intermediate_size", "vocab": "vocab_size"},
+}
+
+
+@dataclass
+class Shape:
+    """What memory depends on: parameter counts and the widths activations scale with."""
+
+    family: str
+    params: int
+    layer_params: int
+    layers: int
+    d: int
+    kv: int
+    mlp: int
+    vocab: int
+    source: str
+
+
+def model_shape(path: str) -> Shape:
+    """Count parameters on the meta device from the checkpoint's config (no weights read)."""
+    from harness.models.loading import ARCHITECTURES
+
+    config, source = _config_of(path)
+    family, _, model_cls = ARCHITECTURES[config.model_type]
+    with torch.device("meta"):
+        net = model_cls(config)
+    f = _FIELDS[family]
+    layers = getattr(config, f["layers"])
+    blocks = [m for m in net.modules() if type(m).__name__ in ("LLaDABlock", "DreamDecoderLayer")]
+    heads = getattr(config, f["heads"])
+    d = getattr(config, f["d"])
+    kv_heads = getattr(config, f["kv_heads"]) or heads
+    return Shape(family, sum(p.numel() for p in net.parameters()), sum(p.numel() for p in blocks[0].parameters()),
+                 layers, d, kv_heads * (d // heads), getattr(config, f["mlp"]) or 4 * d,
+                 getattr(config, f["vocab"]), source)
+
+
+def _config_of(path: str) -> tuple[Any, str]:
+    from harness.models.loading import ARCHITECTURES, SHIPPED
+    from harness.models.presets import HUB_PRESETS, preset_config
+
+    local = SHIPPED.get(path, Path(path).expanduser())
+    if (Path(local) / "config.json").exists():
+        import json
+
+        raw = json.loads((Path(local) / "config.json").read_text())
+        if raw.get("model_type") not in ARCHITECTURES:
+            raise UserError(f"{local}/config.json: model_type {raw.get('model_type')!r} is not llada or Dream")
+        cls = ARCHITECTURES[raw["model_type"]][1]
+        where = f"shipped {path}" if path in SHIPPED else str(local)
+        return cls.from_pretrained(str(local)), f"config.json of {where}"
+    if path in HUB_PRESETS:
+        return preset_config(HUB_PRESETS[path])[1], f"published config, preset {HUB_PRESETS[path]}"
+    raise UserError(f"model.path {path!r}: no config.json on disk and no known preset; pass a local checkpoint directory")
+
+
+def saved_bytes_per_token(family: str, compute: torch.dtype | None, autocast: bool) -> tuple[float, float, float]:
+    """(a, b, c): autograd bytes saved per token and block = a*d + b*kv + c*mlp, counted on CPU."""
+    probes = [(64, 4, 96), (128, 4, 96), (64, 2, 192)]  # (d, kv heads of width 16, mlp)
+    rows = []
+    for d, kvh, mlp in probes:
+        one, two = (_saved_bytes(family, d, kvh, mlp, n, compute, autocast) for n in (1, 2))
+        rows.append((two - one) / _PROBE_TOKENS)
+    a = torch.tensor([[d, kvh * 16, mlp] for d, kvh, mlp in probes], dtype=torch.float64)
+    coef = torch.linalg.solve(a, torch.tensor(rows, dtype=torch.float64))
+    return tuple(float(c) for c in coef)  # type: ignore[return-value]
+
+
+_PROBE_TOKENS = 2 * 48
+
+
+def _saved_bytes(family: str, d: int, kv_heads: int, mlp: int, layers: int, compute: torch.dtype | None,
+                 autocast: bool) -> int:
+    from harness.models.loading import ARCHITECTURES
+
+    names = _FIELDS[family]
+    mt = "llada" if family == "llada" else "Dream"
+    _, cfg_cls, model_cls = ARCHITECTURES[mt]
+    cfg = cfg_cls(**{names["d"]: d, names["layers"]: layers, names["heads"]: d // 16, names["kv_heads"]: kv_heads,
+                     names["mlp"]: mlp, names["vocab"]: 64, **({"embedding_size": 64} if family == "llada" else {})})
+    torch.manual_seed(0)
+    net = model_cls(cfg).to(compute if compute is not None and not autocast else torch.float32).train()
+    storages: dict[int, int] = {}
+    params = {p.untyped_storage().data_ptr() for p in net.parameters()}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in params:
+            storages[ptr] = t.untyped_storage().nbytes()
+        return t
+
+    ids = torch.randint(0, 60, (2, _PROBE_TOKENS // 2))
+    ctx = torch.autocast("cpu", dtype=compute) if autocast and compute is not None else torch.autocast("cpu", enabled=False)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), ctx:
+        net(ids, logits_range=(0, 1))
+    return sum(storages.values())
+
+
+def activation_bytes(shape: Shape, rows: int, seq: int, gen: int, c: int, resid: int, per_token: float,
+                     checkpointing: bool) -> float:
+    """Peak activation memory of one estimator forward and its backward (module docstring)."""
+    logits = rows * gen * shape.vocab * (2 * c + 12)
+    if checkpointing:  # each block keeps its input; one block is recomputed at a time
+        return rows * seq * (shape.layers * shape.d * resid + per_token) + logits
+    return rows * seq * shape.layers * per_token + logits
+
+
+@dataclass
+class Plan:
+    """Bytes per device, by item, for each launcher; the two phase peaks."""
+
+    items: dict[str, dict[str, float]] = field(default_factory=dict)  # item -> strategy -> bytes
+    train_peak: dict[str, float] = field(default_factory=dict)
+    rollout_peak: dict[str, float] = field(default_factory=dict)
+    act_full: float = 0.0
+    act_ckpt: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def peak(self, strategy: str) -> float:
+        return max(self.train_peak[strategy], self.rollout_peak[strategy])
+
+
+def build_plan(cfg: Any, shape: Shape, processes: int, prompt_tokens: int) -> Plan:
+    """The memory plan of ``cfg`` (a TrainConfig) on ``processes`` devices."""
+    p, n = shape.params, processes
+    c = 2 if cfg.run.mixed_precision in ("bf16", "fp16") else 4
+    frozen = DTYPE_BYTES[str(cfg.model.dtype).replace("bf16", "bfloat16").replace("fp32", "float32")]
+    s = cfg.rollout.sampler
+    rows = math.ceil(cfg.rollout.prompts_per_step / n) * cfg.rollout.group_size
+    seq = prompt_tokens + s.gen_length
+    compute = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.run.mixed_precision)
+    per_token = {}
+    for strategy, autocast in (("DDP", True), ("FSDP2", False), ("ZeRO-3", False)):
+        a, b, m = saved_bytes_per_token(shape.family, compute, autocast)
+        per_token[strategy] = a * shape.d + b * shape.kv + m * shape.mlp
+    resid = {"DDP": 4, "FSDP2": c, "ZeRO-3": c}  # the residual stream stays float32 under autocast
+    act = {st: activation_bytes(shape, rows, seq, s.gen_length, c, resid[st], per_token[st],
+                                cfg.model.gradient_checkpointing) for st in STRATEGIES}
+    ref = frozen * p if cfg.loss.beta > 0 else 0.0
+    root = p - shape.layers * shape.layer_params
+    items = {
+        "master weights (fp32)": {"DDP": 4 * p, "FSDP2": 4 * p / n, "ZeRO-3": 4 * p / n},
+        "gradients (fp32)": {"DDP": 4 * p, "FSDP2": 4 * p / n, "ZeRO-3": 4 * p / n},
+        "AdamW moments (fp32)": {"DDP": 8 * p, "FSDP2": 8 * p / n, "ZeRO-3": 8 * p / n},
+        "DDP reduce buckets (fp32)": {"DDP": 4 * p if n > 1 else 0.0, "FSDP2": 0.0, "ZeRO-3": 0.0},
+        "compute-dtype weights": {"DDP": 2 * p if c == 2 else 0.0,  # autocast's cast cache during forwards
+                                  "FSDP2": (root + 2 * shape.layer_params) * c + shape.layer_params * 4,
+                                  "ZeRO-3": c * p / n + min(1e9, p) * c},
+        "reference model (model.dtype)": {st: ref for st in STRATEGIES},
+        "rollout copy (model.dtype)": {"DDP": 0.0, "FSDP2": frozen * p, "ZeRO-3": frozen * p},
+        "activations, one forward+backward": act,
+    }
+    batch = min(cfg.rollout.batch_size, rows)
+    kv_cache = batch * seq * shape.layers * 2 * shape.kv * c if s.use_cache else 0.0
+    decode = batch * seq * (2 * shape.d + 2 * shape.mlp) * c + batch * s.block_length * shape.vocab * (c + 8)
+    items["rollout KV cache + decode transients"] = {st: kv_cache + decode for st in STRATEGIES}
+    plan = Plan(items=items,
+                act_full=activation_bytes(shape, rows, seq, s.gen_length, c, c, per_token["FSDP2"], False),
+                act_ckpt=activation_bytes(shape, rows, seq, s.gen_length, c, c, per_token["FSDP2"], True))
+    # what exists only while the trained network runs: gradients, activations, gather buffers
+    transient = {"DDP": 0.0, "FSDP2": items["compute-dtype weights"]["FSDP2"], "ZeRO-3": min(1e9, p) * c}
+    for st in STRATEGIES:
+        everything = sum(v[st] for v in items.values())
+        rollout = items["rollout KV cache + decode transients"][st]
+        plan.train_peak[st] = everything - rollout
+        plan.rollout_peak[st] = everything - items["gradients (fp32)"][st] - act[st] - transient[st]
+    return plan
+
+
+def render(plan: Plan, shape: Shape, cfg: Any, config_path: str, processes: int, device_gib: float,
+           prompt_tokens: int) -> str:
+    """The plan as a fixed-width table (golden-tested)."""
+    s = cfg.rollout.sampler
+    rows = math.ceil(cfg.rollout.prompts_per_step / processes) * cfg.rollout.group_size
+    unit, scale = ("GiB", GIB) if max(plan.peak(st) for st in STRATEGIES) >= GIB else ("MiB", 2**20)
+    compute = {"no": "float32"}.get(cfg.run.mixed_precision, cfg.run.mixed_precision)
+    lines = [
+        f"memory plan: {config_path}",
+        f"model {cfg.model.path}: {shape.family}, {shape.params / 1e9:.3f}B parameters ({shape.source})",
+        f"{processes} processes x {device_gib:g} GiB; per process {rows} samples of {prompt_tokens} prompt tokens "
+        f"(assumed; --prompt-tokens) + {s.gen_length} generated, rollout batch {min(cfg.rollout.batch_size, rows)}",
+        f"compute {compute}, frozen copies {cfg.model.dtype}, activation checkpointing "
+        f"{'on' if cfg.model.gradient_checkpointing else 'off'}, KL reference {'yes' if cfg.loss.beta > 0 else 'no'}",
+        "",
+        f"{unit + ' per device':<38}" + "".join(f"{st:>10}" for st in STRATEGIES),
+    ]
+    for name, per in plan.items.items():
+        lines.append(f"{name:<38}" + "".join(f"{per[st] / scale:>10.2f}" for st in STRATEGIES))
+    lines.append(f"{'peak, training phase':<38}" + "".join(f"{plan.train_peak[st] / scale:>10.2f}" for st in STRATEGIES))
+    lines.append(f"{'peak, rollout phase':<38}" + "".join(f"{plan.rollout_peak[st] / scale:>10.2f}" for st in STRATEGIES))
+    fits = ["yes" if plan.peak(st) <= device_gib * GIB else "no" for st in STRATEGIES]
+    lines.append(f"{f'fits in {device_gib:g} GiB':<38}" + "".join(f"{f:>10}" for f in fits))
+    lines.append("")
+    lines.append(f"activations of one forward+backward: {plan.act_ckpt / scale:.2f} {unit} with checkpointing, "
+                 f"{plan.act_full / scale:.2f} {unit} without (compute dtype throughout)")
+    lines.append("not counted: CUDA context and allocator fragmentation (budget 2-4 GiB), communication buffers")
+    return "\n".join(lines) + "\n"
+
+
+def plan_text(cfg: Any, config_path: str, processes: int, device_gib: float, prompt_tokens: int) -> str:
+    shape = model_shape(cfg.model.path)
+    plan = build_plan(cfg, shape, processes, prompt_tokens)
+    return render(plan, shape, cfg, config_path, processes, device_gib, prompt_tokens)
