@@ -39,7 +39,7 @@ def main() -> None:
     from harness.io import atomic_write_json
     from harness.models import load_model
     from trainer.config import TrainConfig
-    from trainer.config_io import load_config
+    from harness.config_io import load_config
     from trainer.demo import TRAIN_RECIPE, _evaluate, run_demo
     from trainer.loop import train
 

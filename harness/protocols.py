@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from harness.config_io import build, check_keys, read_yaml
 from harness.decoding.config import SamplerConfig
 from harness.errors import UserError
 
@@ -207,27 +208,14 @@ def sampler_from_dict(data: dict[str, Any], origin: str) -> SamplerConfig:
     """A ``SamplerConfig`` from a mapping; unknown keys and invalid values name ``origin``."""
     if not isinstance(data, dict):
         raise UserError(f"{origin}: 'sampler' must be a mapping of SamplerConfig fields")
-    unknown = sorted(set(data) - set(_SAMPLER_FIELDS))
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], list(_SAMPLER_FIELDS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(_SAMPLER_FIELDS)}"
-        raise UserError(f"{origin}: unknown sampler setting {unknown[0]!r}{hint}")
-    try:
-        return SamplerConfig(**data)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"{origin}: {exc}") from exc
+    return build(SamplerConfig, data, f"{origin}: sampler")
 
 
 def protocol_from_dict(data: dict[str, Any], origin: str) -> Protocol:
     """A ``Protocol`` from a parsed YAML mapping; every problem is one line naming ``origin``."""
     if not isinstance(data, dict):
         raise UserError(f"{origin}: expected a mapping with name, sampler, ...")
-    known = {f.name for f in fields(Protocol)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], list(known), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(sorted(known))}"
-        raise UserError(f"{origin}: unknown protocol field {unknown[0]!r}{hint}")
+    check_keys(data, [f.name for f in fields(Protocol)], origin)
     for required in ("name", "sampler"):
         if required not in data:
             raise UserError(f"{origin}: missing field {required!r}")
@@ -267,13 +255,7 @@ def load_protocol(name_or_path: str | Path | Protocol) -> Protocol:
             raise UserError(f"unknown protocol {text!r}: {hint} (or pass a path to a protocol .yaml)")
     if not path.is_file():
         raise UserError(f"protocol file {path} not found")
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"{path}: not readable YAML ({str(exc).splitlines()[0]})") from exc
-    protocol = protocol_from_dict(data, str(path))
+    protocol = protocol_from_dict(read_yaml(path, "protocol file"), str(path))
     if not is_path and protocol.name != text:
         raise UserError(f"{path}: name {protocol.name!r} does not match the file name; rename one of them")
     return protocol

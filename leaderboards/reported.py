@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from harness.config_io import read_yaml
 from harness.errors import UserError
 
 REPORTED_DIR = Path(__file__).parent / "reported"
@@ -96,13 +95,8 @@ def load_reported(path: str | Path) -> list[ReportedEntry]:
     """Parse and validate one reported-numbers file."""
     path = Path(path)
     src = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"{src}: cannot read ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise UserError(f"{src}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    if not isinstance(raw, dict) or not isinstance(raw.get("source"), dict) or not isinstance(raw.get("entries"), list):
+    raw = read_yaml(path, "reported-numbers file")
+    if not isinstance(raw.get("source"), dict) or not isinstance(raw.get("entries"), list):
         raise UserError(f"{src}: expected a mapping with 'source' (mapping) and 'entries' (list)")
     s = raw["source"]
     for key in ("key", "citation"):

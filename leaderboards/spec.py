@@ -37,8 +37,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from harness.config_io import check_keys, read_yaml
 from harness.errors import UserError
 from leaderboards.collect import Run
 from leaderboards.significance import DEFAULT_BOOTSTRAP, DEFAULT_SEED
@@ -159,16 +158,8 @@ def load_spec(path: str | Path) -> Spec:
     """Parse and validate a spec file."""
     path = Path(path)
     src = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"{src}: cannot read spec ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise UserError(f"{src}: not valid YAML ({str(exc).splitlines()[0]})") from exc
-    raw = _mapping(raw, src)
-    unknown = sorted(set(raw) - _TOP_KEYS)
-    if unknown:
-        raise UserError(f"{src}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_TOP_KEYS))}")
+    raw = read_yaml(path, "spec")
+    check_keys(raw, sorted(_TOP_KEYS), src)
     metric = str(raw.get("metric", "accuracy"))
 
     groups = []

@@ -1,7 +1,7 @@
 """``TrainConfig``: every setting of an RL run, one dataclass per concern, validated.
 
 Loaded from YAML (``configs/train/*.yaml``) with ``--set section.field=value`` overrides
-(``trainer.config_io``). Defaults mirror the reference's ``default.yaml`` (RLDF.md A.9) where it
+(``harness.config_io``). Defaults mirror the reference's ``default.yaml`` (RLDF.md A.9) where it
 has the setting: beta 0.01 (k3), sample normalisation, k = 4, tau_p = 0.6. Weight decay stays 0,
 as in the LLaDA recipes, because ``OptimConfig`` is shared with SFT. The shipped recipes in
 ``configs/train/`` set every value explicitly. The resolved config is saved with every run and

@@ -65,9 +65,9 @@ def run_demo(
     overrides: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run the demo into ``out``; returns (and writes) ``summary.json``."""
+    from harness.config_io import load_config
     from harness.models import load_model
     from trainer.config import TrainConfig
-    from trainer.config_io import load_config
     from trainer.loop import train
 
     out.mkdir(parents=True, exist_ok=True)
@@ -101,8 +101,8 @@ def run_demo(
 
 def _sft_control(out: Path, model: str, budget: float, seeds: int, eval_limit: int | None) -> list[DemoRun]:
     """Continued supervised training from the same model for the same wall budget."""
+    from harness.config_io import load_config
     from harness.models import load_model
-    from trainer.config_io import load_config
     from trainer.sft import SFTConfig
     from trainer.sft_loop import train_sft
 

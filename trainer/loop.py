@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from harness.config_io import config_to_dict
 from harness.errors import UserError
 from harness.io import atomic_write_json, atomic_write_text
 from harness.seeds import generator
@@ -28,7 +29,6 @@ from trainer.advantages import filter_groups
 from trainer.batching import ItemStream
 from trainer.checkpoint import CheckpointManager
 from trainer.config import TrainConfig
-from trainer.config_io import config_to_dict
 from trainer.estimators import RowRNG, get_estimator
 from trainer.metrics_log import MetricsLog
 from trainer.optim import build_optimizer, build_scheduler

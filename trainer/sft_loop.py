@@ -16,13 +16,13 @@ from typing import Any
 
 import torch
 
+from harness.config_io import config_to_dict
 from harness.errors import UserError
 from harness.io import atomic_write_json
 from harness.models.loading import parse_dtype
 from harness.seeds import generator
 from trainer.batching import ItemStream
 from trainer.checkpoint import CheckpointManager
-from trainer.config_io import config_to_dict
 from trainer.metrics_log import MetricsLog
 from trainer.optim import build_optimizer, build_scheduler
 from trainer.parallel import setup_runtime

@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
 
 
 def main(args: argparse.Namespace) -> int:
-    from trainer.config_io import load_config
+    from harness.config_io import load_config
     from trainer.sft import SFTConfig
     from trainer.sft_loop import train_sft
 

@@ -31,9 +31,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.config_io import load_config
     from harness.errors import UserError
     from trainer.config import TrainConfig
-    from trainer.config_io import load_config
     from trainer.loop import train
 
     cfg = load_config(TrainConfig, args.config, args.overrides)

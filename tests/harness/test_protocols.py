@@ -103,8 +103,8 @@ def test_unchanged_values_keep_the_protocol():
 @pytest.mark.parametrize(
     "data, message",
     [
-        ({"name": "x", "sampler": {"gen_lenght": 32}}, "did you mean 'gen_length'"),
-        ({"name": "x", "sampler": {}, "shot": 1}, "did you mean 'shots'"),
+        ({"name": "x", "sampler": {"gen_lenght": 32}}, "sampler: unknown key 'gen_lenght'; did you mean gen_length?"),
+        ({"name": "x", "sampler": {}, "shot": 1}, "unknown key 'shot'; did you mean shots"),
         ({"name": "x", "sampler": {"gen_length": 30, "block_length": 32}}, "block_length"),
         ({"name": "x", "sampler": {"seed": 3}}, "sampler.seed"),
         ({"name": "x", "sampler": {}, "shots": 2, "template": "auto"}, "template: plain"),

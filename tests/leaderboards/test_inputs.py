@@ -94,7 +94,7 @@ def test_unknown_spec_name_lists_shipped_specs():
 @pytest.mark.parametrize(
     "patch, message",
     [
-        ({"colour": 1}, "unknown key(s) colour"),
+        ({"colour": 1}, "unknown key 'colour'; did you mean columns?"),
         ({"rows": []}, "'rows' must list at least one row"),
         ({"baseline": "ghost"}, "baseline 'ghost' is not a row id"),
         ({"protocol_scope": "everything"}, "protocol_scope 'everything'"),

@@ -15,9 +15,9 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
+from harness.config_io import load_config
 from harness.errors import UserError
 from trainer.config import TrainConfig
-from trainer.config_io import load_config
 from trainer.loop import train
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness.config_io import load_config
 from tests.trainer.test_loop import ROOT
 from trainer.config import TrainConfig
-from trainer.config_io import load_config
 from trainer.memory_plan import _FIELDS, build_plan, model_shape, plan_text, saved_bytes_per_token
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -10,11 +10,11 @@ import pytest
 import torch
 import yaml
 
+from harness.config_io import load_config
 from harness.errors import UserError
 from tests.trainer.test_loop import ROOT, _config, _weights
 from trainer.checkpoint import master_weights
 from trainer.config import TrainConfig
-from trainer.config_io import load_config
 from trainer.loop import train
 from trainer.precision import UpdateProbe, check_updates_applied
 

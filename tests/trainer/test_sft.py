@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
+from harness.config_io import load_config
 from harness.models import load_model
-from trainer.config_io import load_config
 from trainer.sft import SFTConfig, build_pairs, collate, sft_loss
 from trainer.sft_loop import train_sft
 

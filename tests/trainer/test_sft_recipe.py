@@ -15,9 +15,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from harness.config_io import load_config
 from harness.models import load_model
 from harness.models.loading import SHIPPED
-from trainer.config_io import load_config
 from trainer.sft import SFTConfig
 from trainer.sft_loop import train_sft
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.config_io import load_config
 from trainer.config import TrainConfig
-from trainer.config_io import load_config
 from trainer.sft import SFTConfig
 
 ROOT = Path(__file__).resolve().parents[2]

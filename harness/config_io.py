@@ -1,9 +1,13 @@
-"""YAML + ``--set key=value`` -> nested config dataclasses, validated, with errors users can act on.
+"""The one config loader: YAML files and ``--set key=value`` -> validated config dataclasses.
 
-Precedence: dataclass defaults < YAML file < ``--set`` overrides (``section.field=value``, the
-value parsed as YAML so ``1e-6``, ``true`` and ``[a, b]`` work). Unknown keys are refused with a
-"did you mean"; a value of the wrong type names the key and the expected type. The resolved
-config is what gets saved with every run and checkpoint (``config_to_dict``).
+Every YAML the project reads goes through ``read_yaml`` (train and SFT recipes, protocols,
+leaderboard specs, reported numbers), and every unknown key is refused by ``unknown_key`` with
+the same "did you mean", including a key given at the wrong level (``--set max_steps=3`` ->
+"did you mean run.max_steps?"). Precedence for configs: dataclass defaults < YAML file <
+``--set`` overrides (``section.field=value``, the value parsed as YAML so ``1e-6``, ``true`` and
+``[a, b]`` work). A value of the wrong type names the key and the expected type. The resolved
+config is what gets saved with every run and checkpoint (``config_to_dict``). Imports no torch:
+the leaderboards use it too.
 """
 
 from __future__ import annotations
@@ -22,22 +26,42 @@ from harness.errors import UserError
 T = TypeVar("T")
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Load a YAML mapping; missing file or bad YAML -> one-line ``UserError``."""
+def read_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """Load a YAML mapping; a missing file, bad YAML or a non-mapping -> one-line ``UserError``."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise UserError(f"config file {path} not found") from exc
+        raise UserError(f"{what} {path} not found") from exc
+    except OSError as exc:
+        raise UserError(f"{what} {path}: cannot read ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise UserError(f"config file {path} is not valid YAML{where}") from exc
+        raise UserError(f"{what} {path} is not valid YAML{where}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UserError(f"config file {path} must hold a mapping of sections, got {type(data).__name__}")
+        raise UserError(f"{what} {path} must hold a mapping, got {type(data).__name__}")
     return data
+
+
+def unknown_key(key: str, known: typing.Iterable[str], where: str, elsewhere: typing.Iterable[str] = ()) -> UserError:
+    """The error for an unknown ``key``: near matches among ``known``, or the dotted path in
+    ``elsewhere`` (fields of nested sections) that ends in ``key``."""
+    known = list(known)
+    nested = [path for path in elsewhere if path.rsplit(".", 1)[-1] == key]
+    close = nested or difflib.get_close_matches(key, known, n=2)
+    hint = f"; did you mean {' or '.join(close)}?" if close else f"; known keys: {', '.join(known)}"
+    return UserError(f"{where}: unknown key '{key}'{hint}")
+
+
+def check_keys(data: dict[str, Any], known: typing.Iterable[str], where: str) -> None:
+    """Refuse the first key of ``data`` that is not in ``known``."""
+    known = list(known)
+    for key in data:
+        if key not in known:
+            raise unknown_key(str(key), known, where)
 
 
 def parse_overrides(overrides: typing.Sequence[str]) -> dict[str, Any]:
@@ -69,16 +93,17 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _short_alias(keys: typing.Sequence[str], cls: type) -> dict[str, str]:
-    """Flat aliases: ``max_steps`` -> ``run.max_steps`` when the field name is unique."""
-    seen: dict[str, list[str]] = {}
+def _field_paths(cls: type, prefix: str = "") -> list[str]:
+    """Dotted paths of every field below ``cls`` (``run.max_steps``, ``rollout.sampler.steps``)."""
+    out = []
+    hints = _hints(cls)
     for f in dataclasses.fields(cls):
-        sub = _dataclass_type(f.type, cls)
-        if sub is None:
-            continue
-        for g in dataclasses.fields(sub):
-            seen.setdefault(g.name, []).append(f"{f.name}.{g.name}")
-    return {k: v[0] for k, v in seen.items() if len(v) == 1 and k not in keys}
+        path = f"{prefix}{f.name}"
+        out.append(path)
+        sub = _dataclass_type(hints[f.name], cls)
+        if sub is not None:
+            out += _field_paths(sub, path + ".")
+    return out
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -86,8 +111,7 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _dataclass_type(tp: Any, owner: type) -> type | None:
-    if isinstance(tp, str):
-        tp = _hints(owner).get(tp, tp)
+    """``tp`` (a resolved type hint of a field of ``owner``) when it is a config section."""
     return tp if isinstance(tp, type) and dataclasses.is_dataclass(tp) else None
 
 
@@ -151,20 +175,10 @@ def build(cls: type[T], data: dict[str, Any], origin: str = "config") -> T:
     """Construct ``cls`` (a dataclass, possibly nested) from ``data``, strictly."""
     hints = _hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
-    aliases = _short_alias(names, cls)
-    data = dict(data)
-    for key in list(data):
-        if key not in names and key in aliases:  # flat alias for a unique nested field
-            sec, field = aliases[key].split(".")
-            data.setdefault(sec, {})
-            if isinstance(data[sec], dict):
-                data[sec] = {**data[sec], field: data.pop(key)}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         if key not in names:
-            close = difflib.get_close_matches(key, names + list(aliases), n=2)
-            hint = f"; did you mean {' or '.join(close)}?" if close else f"; known keys: {', '.join(names)}"
-            raise UserError(f"{origin}: unknown key '{key}'{hint}")
+            raise unknown_key(str(key), names, origin, [p for p in _field_paths(cls) if "." in p])
         sub = _dataclass_type(hints[key], cls)
         if sub is not None:
             if not isinstance(value, dict):
