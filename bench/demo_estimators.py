@@ -36,10 +36,10 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
+    from harness.config_io import load_config
     from harness.io import atomic_write_json
     from harness.models import load_model
     from trainer.config import TrainConfig
-    from harness.config_io import load_config
     from trainer.demo import TRAIN_RECIPE, _evaluate, run_demo
     from trainer.loop import train
 

@@ -59,9 +59,9 @@ def main() -> None:
 
     from accelerate import Accelerator
 
+    from harness.config_io import load_config
     from harness.decoding import decode
     from trainer.config import TrainConfig
-    from harness.config_io import load_config
     from trainer.estimators import RowRNG, get_estimator
     from trainer.rollout import Rollout, to_train_batch
     from trainer.update import run_update

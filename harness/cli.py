@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("harness.commands.generate", "decode one prompt; --trace shows how it filled in"),
     "train": ("harness.commands.train", "RL fine-tuning with RLDF or a baseline estimator"),
     "sft": ("harness.commands.sft", "masked-diffusion supervised fine-tuning"),
+    "merge": ("harness.commands.merge", "fold a LoRA adapter directory into full HF-format weights"),
     "demo": ("harness.commands.demo", "CPU demo: evaluate the tiny model, train it with RLDF, compare"),
     "tasks": ("harness.commands.tasks", "list tasks with version, kind, splits, sizes and data sources"),
     "data": ("harness.commands.data", "dataset utilities (rldf data overlap TRAIN_SOURCE EVAL_SOURCE)"),

@@ -111,8 +111,15 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _dataclass_type(tp: Any, owner: type) -> type | None:
-    """``tp`` (a resolved type hint of a field of ``owner``) when it is a config section."""
+    """The config section type of a field hint ``tp`` (``Section`` or ``Section | None``), else None."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        tp = inner[0] if len(inner) == 1 else None
     return tp if isinstance(tp, type) and dataclasses.is_dataclass(tp) else None
+
+
+def _optional(tp: Any) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
 
 
 def _coerce(value: Any, tp: Any, where: str) -> Any:
@@ -180,7 +187,9 @@ def build(cls: type[T], data: dict[str, Any], origin: str = "config") -> T:
         if key not in names:
             raise unknown_key(str(key), names, origin, [p for p in _field_paths(cls) if "." in p])
         sub = _dataclass_type(hints[key], cls)
-        if sub is not None:
+        if sub is not None and value is None and _optional(hints[key]):
+            kwargs[key] = None  # an optional section switched off
+        elif sub is not None:
             if not isinstance(value, dict):
                 raise UserError(f"{origin}: '{key}' must be a section (mapping), got {value!r}")
             kwargs[key] = build(sub, value, f"{origin}: {key}" if ":" not in origin else f"{origin}.{key}")

@@ -39,6 +39,12 @@ import torch
 from harness.io import atomic_write_json, atomic_write_text
 
 
+def _trainable_only():
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    return StateDictOptions(ignore_frozen_params=True)
+
+
 class CheckpointManager:
     """Saves and finds checkpoints for one run directory; ``save``/``load`` are collective."""
 
@@ -52,9 +58,16 @@ class CheckpointManager:
         self.export_dtype = export_dtype
 
     @property
+    def adapters(self) -> bool:
+        """True for LoRA runs: the export is peft's adapter directory (float32 adapters)."""
+        from trainer.lora import is_peft
+
+        return is_peft(self.rt.unwrap(self.rt.net))
+
+    @property
     def weights_in_state(self) -> bool:
         """True when the export is lossy, so resume needs the master weights from ``state/``."""
-        return self.export_dtype != torch.float32
+        return self.export_dtype != torch.float32 and not self.adapters
 
     def _name(self, step: int) -> str:
         return f"step-{step:06d}"
@@ -82,9 +95,13 @@ class CheckpointManager:
         self._save_state(tmp / "state", optimizer, scheduler)
         full = self.rt.full_state_dict()
         if acc.is_main_process:
-            export = {k: v.detach().to(self.export_dtype) for k, v in full.items()}
-            self.rt.unwrap(self.rt.net).save_pretrained(str(tmp), state_dict=export)
-            _set_config_dtype(tmp / "config.json", self.export_dtype)
+            if self.adapters:  # adapter_config.json + adapter_model.safetensors, float32
+                # embeddings are never adapted here: skip peft's hub look-up of the base's vocabulary
+                self.rt.unwrap(self.rt.net).save_pretrained(str(tmp), state_dict=full, save_embedding_layers=False)
+            else:
+                export = {k: v.detach().to(self.export_dtype) for k, v in full.items()}
+                self.rt.unwrap(self.rt.net).save_pretrained(str(tmp), state_dict=export)
+                _set_config_dtype(tmp / "config.json", self.export_dtype)
             if tokenizer is not None:
                 tokenizer.save_pretrained(str(tmp))
             atomic_write_json(tmp / "trainer_state.json", {**trainer_state, "step": step, "metric": metric})
@@ -113,7 +130,7 @@ class CheckpointManager:
         import torch.distributed.checkpoint as dcp
         from torch.distributed.checkpoint.state_dict import get_state_dict
 
-        model_sd, optim_sd = get_state_dict(self.rt.net, _inner(optimizer))
+        model_sd, optim_sd = get_state_dict(self.rt.net, _inner(optimizer), options=_trainable_only())
         payload = {"optim": optim_sd, **({"model": model_sd} if self.weights_in_state else {})}
         with _single_process_ok():
             dcp.save(payload, checkpoint_id=str(state_dir / "dcp"))
@@ -132,14 +149,18 @@ class CheckpointManager:
 
         state_dir = path / "state"
         stored = any(k.startswith("model.") for k in dcp.FileSystemReader(str(state_dir / "dcp")).read_metadata().state_dict_metadata)
-        model_sd, optim_sd = get_state_dict(self.rt.net, _inner(optimizer))
+        model_sd, optim_sd = get_state_dict(self.rt.net, _inner(optimizer), options=_trainable_only())
         payload = {"optim": optim_sd, **({"model": model_sd} if stored else {})}
         with _single_process_ok():
             dcp.load(payload, checkpoint_id=str(state_dir / "dcp"))
         if stored:
             set_model_state_dict(self.rt.net, payload["model"])
-        else:  # the float32 export is the master copy
-            set_model_state_dict(self.rt.net, read_exported_weights(path), options=StateDictOptions(full_state_dict=True))
+        else:  # the float32 export (full weights or adapters) is the master copy
+            exported = read_exported_weights(path)
+            if self.adapters:  # peft drops the adapter name from its keys; put it back
+                exported = {k: exported[k.replace(".default.", ".")] for k in model_sd}
+            set_model_state_dict(self.rt.net, exported,
+                                 options=StateDictOptions(full_state_dict=True, strict=not self.adapters))
         set_optimizer_state_dict(self.rt.net, _inner(optimizer), payload["optim"])
         scheduler.load_state_dict(torch.load(state_dir / "scheduler.pt", weights_only=False))
         rng = state_dir / f"rng-{self.acc.process_index}.pt"
@@ -179,11 +200,11 @@ class CheckpointManager:
 
 
 def read_exported_weights(ckpt: Path) -> dict[str, torch.Tensor]:
-    """The HF-format weights of a checkpoint directory (single file or shards)."""
+    """The HF-format weights (single file or shards), or peft adapter weights, of a checkpoint."""
     from safetensors.torch import load_file
 
     out: dict[str, torch.Tensor] = {}
-    for f in sorted(Path(ckpt).glob("model*.safetensors")):
+    for f in sorted(Path(ckpt).glob("model*.safetensors")) + sorted(Path(ckpt).glob("adapter_model*.safetensors")):
         out.update(load_file(str(f)))
     return out
 

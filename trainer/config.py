@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from harness.decoding.config import SamplerConfig
+from trainer.lora import LoRAConfig
 from trainer.optim import OptimConfig
 
 LOSS_NORMS = ("token", "sample")
@@ -31,6 +32,9 @@ class ModelConfig:
     (trainer/precision.py says why); the compute dtype is run.mixed_precision."""
     gradient_checkpointing: bool = False
     trust_remote_code: bool = False
+    lora: LoRAConfig | None = None
+    """LoRA adapters (peft) instead of full fine-tuning: {r, alpha, dropout, target_modules, bias};
+    null = full fine-tuning. ``--set model.lora.r=8`` turns it on with defaults for the rest."""
 
 
 @dataclass

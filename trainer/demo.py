@@ -21,6 +21,7 @@ PROTOCOL = "rldf-tiny"
 TASK = "arithmetic"
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_RECIPE = ROOT / "configs" / "train" / "tiny_arith.yaml"
+LORA_RECIPE = ROOT / "configs" / "train" / "tiny_arith_lora.yaml"
 SFT_RECIPE = ROOT / "configs" / "sft" / "tiny_arith_continue.yaml"
 
 
@@ -63,40 +64,54 @@ def run_demo(
     eval_limit: int | None = None,
     curve_every: float | None = 60.0,
     overrides: list[str] | None = None,
+    lora: bool = False,
 ) -> dict[str, Any]:
-    """Run the demo into ``out``; returns (and writes) ``summary.json``."""
-    from harness.config_io import load_config
+    """Run the demo into ``out``; returns (and writes) ``summary.json``.
+
+    ``lora`` adds RLDF with LoRA adapters (``configs/train/tiny_arith_lora.yaml``) under the same
+    budget, as the row ``rldf-lora`` next to full fine-tuning.
+    """
     from harness.models import load_model
-    from trainer.config import TrainConfig
-    from trainer.loop import train
 
     out.mkdir(parents=True, exist_ok=True)
-    estimators = ["rldf", *[e for e in (compare or []) if e != "rldf"]]
+    arms = [(e, e, TRAIN_RECIPE) for e in ["rldf", *[e for e in (compare or []) if e != "rldf"]]]
+    if lora:
+        arms.insert(1, ("rldf-lora", "rldf", LORA_RECIPE))
     runs: list[DemoRun] = []
     base_lm = load_model(model)
     res, path = _evaluate(base_lm, out, "base", "base", 0, eval_limit, 0)
     runs.append(_run(res, "base", 0, 0.0, 0, path))
     logs = []
-    for estimator in estimators:
+    for method, estimator, recipe in arms:
         for seed in range(seeds):
-            name = f"{estimator}-seed{seed}"
             sets = [f"model.path={model}", f"estimator.name={estimator}", f"run.seed={seed}",
                     f"run.max_seconds={budget}", "eval.at_end=false", *(overrides or [])]
             if curve_every:
                 sets += [f"eval.every_seconds={curve_every}", "eval.limit=200"]
-            cfg = load_config(TrainConfig, TRAIN_RECIPE, sets)
-            run_dir = out / "runs" / name
-            summary = train(cfg, run_dir, resume=(run_dir / "checkpoints").exists())
+            run, run_dir = _train_arm(out, f"{method}-seed{seed}", method, seed, recipe, sets, eval_limit)
             logs.append(run_dir)
-            lm = load_model(summary.checkpoint)
-            res, path = _evaluate(lm, out, name, estimator, seed, eval_limit, summary.steps)
-            runs.append(_run(res, estimator, seed, summary.train_seconds, summary.steps, path))
+            runs.append(run)
     if compare:
         runs += _sft_control(out, model, budget, seeds, eval_limit)
     summary = {"model": model, "protocol": PROTOCOL, "task": TASK, "budget_seconds": budget,
                "runs": [r.to_dict() for r in runs], "training_logs": [str(p) for p in logs]}
     atomic_write_json(out / "summary.json", summary)
     return summary
+
+
+def _train_arm(out: Path, name: str, method: str, seed: int, recipe: Path, sets: list[str],
+               eval_limit: int | None) -> tuple[DemoRun, Path]:
+    """Train one arm from ``recipe`` (resuming a killed run) and evaluate its final checkpoint."""
+    from harness.config_io import load_config
+    from harness.models import load_model
+    from trainer.config import TrainConfig
+    from trainer.loop import train
+
+    cfg = load_config(TrainConfig, recipe, sets)
+    run_dir = out / "runs" / name
+    summary = train(cfg, run_dir, resume=(run_dir / "checkpoints").exists())
+    res, path = _evaluate(load_model(summary.checkpoint), out, name, method, seed, eval_limit, summary.steps)
+    return _run(res, method, seed, summary.train_seconds, summary.steps, path), run_dir
 
 
 def _sft_control(out: Path, model: str, budget: float, seeds: int, eval_limit: int | None) -> list[DemoRun]:

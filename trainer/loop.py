@@ -30,6 +30,7 @@ from trainer.batching import ItemStream
 from trainer.checkpoint import CheckpointManager
 from trainer.config import TrainConfig
 from trainer.estimators import RowRNG, get_estimator
+from trainer.lora import AdaptersOff, add_lora
 from trainer.metrics_log import MetricsLog
 from trainer.optim import build_optimizer, build_scheduler
 from trainer.parallel import setup_runtime
@@ -83,7 +84,6 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
     """Run (or resume) RL training; returns a summary. Rank 0 writes logs and checkpoints."""
     from accelerate import Accelerator
 
-    from harness.models import load_model
     from harness.models.loading import parse_dtype
 
     out = Path(out_dir)
@@ -98,17 +98,14 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
     acc.wait_for_everyone()
     torch.manual_seed(cfg.run.seed)
     runtime = setup_runtime(acc, cfg.run.mixed_precision)
-    # the optimizer updates float32 master weights; model.dtype is for frozen copies and the export
-    lm = load_model(cfg.model.path, device=acc.device, dtype=torch.float32,
-                    trust_remote_code=cfg.model.trust_remote_code)
+    lm = _trainable_model(cfg, acc.device)
     template = resolve_template(lm, cfg.data.template)
     task, examples = load_training_data(cfg, say)
     estimator = get_estimator(cfg.estimator.name)
-    ref_lm = replace(lm, net=_frozen_copy(cfg, acc.device)) if cfg.loss.beta > 0 else None
-    if cfg.model.gradient_checkpointing:
-        from harness.models.base import enable_activation_checkpointing
-
-        enable_activation_checkpointing(lm.net)
+    ref_lm = None
+    if cfg.loss.beta > 0:  # LoRA: the same network with its adapters off; else a frozen copy
+        ref_net = AdaptersOff(lm.net) if cfg.model.lora else _frozen_copy(cfg, acc.device)
+        ref_lm = replace(lm, net=ref_net)
     lm.net.train()
     total_updates = cfg.run.max_steps * cfg.loss.num_iterations
     train_net, optimizer, scheduler = runtime.prepare(
@@ -179,7 +176,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
             # 4-5. loss, backward per forward, one optimizer step (per PPO iteration)
             t_update = time.perf_counter()
             # DeepSpeed holds its float32 master weights inside its optimizer: nothing to probe
-            probe = UpdateProbe(train_net) if not guarded and runtime.strategy != "deepspeed" else None
+            probe = UpdateProbe(train_net, optimizer) if not guarded and runtime.strategy != "deepspeed" else None
             stats = run_update(
                 lm, train_net, ref_lm, batch, plans, estimator, cfg, runtime, optimizer, scheduler,
                 replan=lambda it, b=batch, s=step: estimator.plan(
@@ -223,12 +220,30 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
     return TrainSummary(step, train_seconds, str(path), last_eval, stopped)
 
 
+def _trainable_model(cfg: TrainConfig, device: Any) -> Any:
+    """The policy: float32 master weights, or with ``model.lora`` a base frozen in ``model.dtype``
+    under float32 adapters. Activation checkpointing is switched on before adapters wrap it."""
+    from harness.models import load_model
+    from harness.models.base import enable_activation_checkpointing
+
+    dtype = cfg.model.dtype if cfg.model.lora else torch.float32
+    lm = load_model(cfg.model.path, device=device, dtype=dtype, trust_remote_code=cfg.model.trust_remote_code)
+    if cfg.model.gradient_checkpointing:
+        enable_activation_checkpointing(lm.net)
+    if cfg.model.lora:
+        lm.net.requires_grad_(False)
+        add_lora(lm, cfg.model.lora, cfg.model.path)
+    return lm
+
+
 def _frozen_copy(cfg: TrainConfig, device: Any) -> torch.nn.Module:
     """The starting weights in ``model.dtype``, without gradients: the KL reference, or the
     rollout copy under FSDP (overwritten from the shards before each use)."""
     from harness.models import load_model
 
     lm = load_model(cfg.model.path, device=device, dtype=cfg.model.dtype, trust_remote_code=cfg.model.trust_remote_code)
+    if cfg.model.lora:  # the rollout copy needs the adapters' structure to receive their values
+        add_lora(lm, cfg.model.lora, cfg.model.path)
     return lm.net.requires_grad_(False).eval()
 
 

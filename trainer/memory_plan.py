@@ -3,7 +3,9 @@
 For each launcher (DDP, FSDP2, DeepSpeed ZeRO-3) the plan adds up what one device holds:
 
 * optimizer-side state in float32 (``trainer/precision.py``): master weights 4 B, gradients 4 B,
-  AdamW's two moments 8 B per parameter, divided by the process count when sharded; DDP also
+  AdamW's two moments 8 B per *trained* parameter (all of them, or with ``model.lora`` the
+  adapters, whose base then sits frozen in ``model.dtype`` and also serves as the KL
+  reference), divided by the process count when sharded; DDP also
   keeps float32 reduce buckets (4 B, ``gradient_as_bucket_view`` is off by default) and, under
   bf16 autocast, a bf16 cast of every weight while a forward runs (2 B);
 * frozen copies in ``model.dtype``: the KL reference when ``loss.beta > 0``, and under FSDP2 /
@@ -63,6 +65,7 @@ class Shape:
     mlp: int
     vocab: int
     source: str
+    linear: list[tuple[str, int, int]] = field(default_factory=list)  # (module name, in, out)
 
 
 def model_shape(path: str) -> Shape:
@@ -79,9 +82,20 @@ def model_shape(path: str) -> Shape:
     heads = getattr(config, f["heads"])
     d = getattr(config, f["d"])
     kv_heads = getattr(config, f["kv_heads"]) or heads
+    linear = [(n, m.in_features, m.out_features) for n, m in net.named_modules() if isinstance(m, torch.nn.Linear)]
     return Shape(family, sum(p.numel() for p in net.parameters()), sum(p.numel() for p in blocks[0].parameters()),
                  layers, d, kv_heads * (d // heads), getattr(config, f["mlp"]) or 4 * d,
-                 getattr(config, f["vocab"]), source)
+                 getattr(config, f["vocab"]), source, linear)
+
+
+def adapter_params(shape: Shape, lora: Any) -> int:
+    """LoRA parameters: r * (in + out) for every targeted linear layer (trainer/lora.py's targets)."""
+    import re
+
+    from trainer.lora import target_pattern
+
+    pattern = target_pattern(shape.family, lora)
+    return sum(lora.r * (i + o) for name, i, o in shape.linear if re.fullmatch(pattern, name))
 
 
 def _config_of(path: str) -> tuple[Any, str]:
@@ -185,18 +199,23 @@ def build_plan(cfg: Any, shape: Shape, processes: int, prompt_tokens: int) -> Pl
     resid = {"DDP": 4, "FSDP2": c, "ZeRO-3": c}  # the residual stream stays float32 under autocast
     act = {st: activation_bytes(shape, rows, seq, s.gen_length, c, resid[st], per_token[st],
                                 cfg.model.gradient_checkpointing) for st in STRATEGIES}
-    ref = frozen * p if cfg.loss.beta > 0 else 0.0
+    # trained: every parameter, or with LoRA the adapters over a base frozen in model.dtype
+    t = adapter_params(shape, cfg.model.lora) if cfg.model.lora else p
+    base = frozen * p if cfg.model.lora else 0.0
+    ref = frozen * p if cfg.loss.beta > 0 and not cfg.model.lora else 0.0  # LoRA: adapters off, no copy
     root = p - shape.layers * shape.layer_params
     items = {
-        "master weights (fp32)": {"DDP": 4 * p, "FSDP2": 4 * p / n, "ZeRO-3": 4 * p / n},
-        "gradients (fp32)": {"DDP": 4 * p, "FSDP2": 4 * p / n, "ZeRO-3": 4 * p / n},
-        "AdamW moments (fp32)": {"DDP": 8 * p, "FSDP2": 8 * p / n, "ZeRO-3": 8 * p / n},
-        "DDP reduce buckets (fp32)": {"DDP": 4 * p if n > 1 else 0.0, "FSDP2": 0.0, "ZeRO-3": 0.0},
-        "compute-dtype weights": {"DDP": 2 * p if c == 2 else 0.0,  # autocast's cast cache during forwards
+        "frozen base (model.dtype)": {"DDP": base, "FSDP2": base / n, "ZeRO-3": base / n},
+        "master weights (fp32)": {"DDP": 4 * t, "FSDP2": 4 * t / n, "ZeRO-3": 4 * t / n},
+        "gradients (fp32)": {"DDP": 4 * t, "FSDP2": 4 * t / n, "ZeRO-3": 4 * t / n},
+        "AdamW moments (fp32)": {"DDP": 8 * t, "FSDP2": 8 * t / n, "ZeRO-3": 8 * t / n},
+        "DDP reduce buckets (fp32)": {"DDP": 4 * t if n > 1 else 0.0, "FSDP2": 0.0, "ZeRO-3": 0.0},
+        "compute-dtype weights": {"DDP": 2 * t if c == 2 else 0.0,  # autocast's cast cache during forwards
                                   "FSDP2": (root + 2 * shape.layer_params) * c + shape.layer_params * 4,
-                                  "ZeRO-3": c * p / n + min(1e9, p) * c},
+                                  "ZeRO-3": c * t / n + min(1e9, p) * c},
         "reference model (model.dtype)": {st: ref for st in STRATEGIES},
-        "rollout copy (model.dtype)": {"DDP": 0.0, "FSDP2": frozen * p, "ZeRO-3": frozen * p},
+        "rollout copy (model.dtype)": {"DDP": 0.0, "FSDP2": frozen * p + 4 * (t if cfg.model.lora else 0),
+                                       "ZeRO-3": frozen * p + 4 * (t if cfg.model.lora else 0)},
         "activations, one forward+backward": act,
     }
     batch = min(cfg.rollout.batch_size, rows)
@@ -226,12 +245,15 @@ def render(plan: Plan, shape: Shape, cfg: Any, config_path: str, processes: int,
     lines = [
         f"memory plan: {config_path}",
         f"model {cfg.model.path}: {shape.family}, {shape.params / 1e9:.3f}B parameters ({shape.source})",
-        f"{processes} processes x {device_gib:g} GiB; per process {rows} samples of {prompt_tokens} prompt tokens "
+        f"{processes} process{'es' if processes > 1 else ''} x {device_gib:g} GiB; per process {rows} samples of {prompt_tokens} prompt tokens "
         f"(assumed; --prompt-tokens) + {s.gen_length} generated, rollout batch {min(cfg.rollout.batch_size, rows)}",
+        *([f"LoRA r={cfg.model.lora.r}: {adapter_params(shape, cfg.model.lora) / 1e6:.2f}M trainable adapter "
+           f"parameters over the frozen base"] if cfg.model.lora else []),
         f"compute {compute}, frozen copies {cfg.model.dtype}, activation checkpointing "
         f"{'on' if cfg.model.gradient_checkpointing else 'off'}, KL reference {'yes' if cfg.loss.beta > 0 else 'no'}",
         "",
-        f"{unit + ' per device':<38}" + "".join(f"{st:>10}" for st in STRATEGIES),
+        f"{unit + ' per device':<38}" + "".join(f"{st if processes > 1 or st != 'DDP' else '1 process':>10}"
+                                                for st in STRATEGIES),
     ]
     for name, per in plan.items.items():
         lines.append(f"{name:<38}" + "".join(f"{per[st] / scale:>10.2f}" for st in STRATEGIES))

@@ -172,7 +172,8 @@ class Runtime:
         if self.sharded:
             from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
-            opts = StateDictOptions(full_state_dict=True, cpu_offload=True)
+            # frozen weights (a LoRA base) never change: only what is trained is gathered
+            opts = StateDictOptions(full_state_dict=True, cpu_offload=True, ignore_frozen_params=True)
             return get_model_state_dict(self.net, options=opts)
         return self.unwrap(self.net).state_dict()
 

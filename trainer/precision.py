@@ -10,10 +10,10 @@ and an 8B run trains nothing, silently.
 
 ``UpdateProbe`` checks that this holds in practice: it keeps a fixed sample of every trainable
 tensor (at most ``per_tensor`` elements each, the local shard under FSDP) and after the first
-optimizer step that had a gradient counts how many moved. Fewer than half means updates are
+optimizer step that had a gradient counts how many of the sampled elements with a non-zero
+gradient moved. Fewer than half means updates are
 rounding away (or the learning rate is far too small), and the run stops with one line saying
-what to change, instead of burning GPU-days on an unchanged model. Elements without gradient
-(embedding rows of tokens absent from the batch) stay put, which is why the bar is half, not all.
+what to change, instead of burning GPU-days on an unchanged model.
 """
 
 from __future__ import annotations
@@ -32,9 +32,14 @@ def _local(param: torch.Tensor) -> torch.Tensor:
 
 
 class UpdateProbe:
-    """A fixed sample of the trainable weights, compared before and after an optimizer step."""
+    """A fixed sample of the trainable weights, compared across the next optimizer step.
 
-    def __init__(self, net: torch.nn.Module, per_tensor: int = 512) -> None:
+    Only elements whose gradient was non-zero at that step count: LoRA's A matrices (zero
+    gradient while B is still zero) and embedding rows of absent tokens cannot move, and say
+    nothing about precision.
+    """
+
+    def __init__(self, net: torch.nn.Module, optimizer: Any, per_tensor: int = 512) -> None:
         self.samples: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self.dtypes: set[str] = set()
         for p in net.parameters():
@@ -46,18 +51,31 @@ class UpdateProbe:
                 continue
             idx = torch.linspace(0, flat.numel() - 1, min(per_tensor, flat.numel()), device=flat.device).long()
             self.samples.append((p, idx, flat[idx].clone()))
+        self.had_grad: list[torch.Tensor] | None = None
+        inner = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps the torch optimizer
+        self._hook = inner.register_step_pre_hook(self._capture)
+
+    def _capture(self, *_: Any) -> None:
+        if self.had_grad is None:
+            self.had_grad = [
+                torch.zeros_like(idx, dtype=torch.bool) if p.grad is None
+                else _local(p.grad).detach().reshape(-1)[idx] != 0
+                for p, idx, _ in self.samples
+            ]
+        self._hook.remove()
 
     def changed_fraction(self, reduce: Any = None) -> float:
-        """Fraction of sampled elements that differ now (summed over processes by ``reduce``)."""
+        """Fraction of sampled elements with a gradient that differ now (summed over processes)."""
         changed = total = 0
-        for p, idx, before in self.samples:
+        masks = self.had_grad or [torch.ones_like(idx, dtype=torch.bool) for _, idx, _ in self.samples]
+        for (p, idx, before), mask in zip(self.samples, masks):
             now = _local(p).detach().reshape(-1)[idx]
-            changed += int((now != before).sum())
-            total += idx.numel()
+            changed += int(((now != before) & mask).sum())
+            total += int(mask.sum())
         counts = torch.tensor([changed, total], dtype=torch.float64)
         if reduce is not None:
             counts = reduce(counts)
-        return float(counts[0] / counts[1].clamp_min(1))
+        return float(counts[0] / counts[1]) if counts[1] > 0 else 1.0
 
 
 def check_updates_applied(fraction: float, dtypes: set[str], lr: float, mixed_precision: str) -> None:

@@ -2,6 +2,7 @@
 
     rldf demo
     rldf demo --compare all_masking,d1,coupled,trace --seeds 3 --out runs/demo-compare
+    rldf demo --lora                            # RLDF with LoRA adapters next to full fine-tuning
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
                    "adds a continued-SFT control row")
     p.add_argument("--seeds", type=int, default=1, help="training seeds per estimator")
     p.add_argument("--limit", type=int, default=None, help="evaluate on the first N held-out items only")
+    p.add_argument("--lora", action="store_true",
+                   help="also train RLDF with LoRA adapters (configs/train/tiny_arith_lora.yaml), same budget")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a value of configs/train/tiny_arith.yaml")
     return p
@@ -39,7 +42,8 @@ def main(args: argparse.Namespace) -> int:
     if args.budget <= 0 or args.seeds < 1:
         raise UserError("--budget must be positive and --seeds at least 1")
     out = Path(args.out)
-    summary = run_demo(out, args.model, args.budget, compare, args.seeds, args.limit, overrides=args.overrides)
+    summary = run_demo(out, args.model, args.budget, compare, args.seeds, args.limit, overrides=args.overrides,
+                       lora=args.lora)
     from harness.cli import main as cli
 
     results = str(out / "results")

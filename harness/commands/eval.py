@@ -33,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
     p.add_argument("--source", help="data source for a single task: file, directory or hf:<id>")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (auto: the launcher's GPU, else cuda, else cpu)")
     p.add_argument("--dtype", default=None, help="float32, bf16, ... (default: the checkpoint's)")
+    p.add_argument("--base", help="for a LoRA adapter directory in --model: its base (default: the one its config names)")
     p.add_argument("--label", help="display label recorded as model.label")
     p.add_argument("--method", help="training method recorded as model.method (e.g. base, rldf, d1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -83,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
     console = make_console()
     results = []
     for model_arg in [m.strip() for m in args.model.split(",") if m.strip()]:
-        lm = load_model(model_arg, device=device, dtype=args.dtype)
+        lm = load_model(model_arg, device=device, dtype=args.dtype, base=args.base)
         meta = {k: v for k, v in (("label", args.label), ("method", args.method)) if v}
         for task in tasks:
             results.append(

@@ -78,6 +78,8 @@ def _model_section(lm: Any, model_id: str | None, weights_hash: str | None, stat
         from harness.models import weights_fingerprint
 
         weights_hash = weights_fingerprint(lm.path)
+        if getattr(lm, "base", None):  # a LoRA adapter: its own files and the base they apply to
+            weights_hash = f"{weights_hash}+base:{weights_fingerprint(lm.base)}"
     path = getattr(lm, "path", None)
     return {
         "id": model_id or default_model_id(getattr(lm, "name", "") or path or "model"),

@@ -41,6 +41,7 @@ class DiffusionLM:
     bos_id: int | None = None
     name: str = ""
     path: str | None = None
+    base: str | None = None  # for a LoRA adapter directory: the base checkpoint it was applied to
     # ids to exclude from every predictive distribution (see module docstring)
     suppressed_ids: tuple[int, ...] = field(default_factory=tuple)
 

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from harness.errors import UserError
+from harness.models.adapters import adapter_base, apply_adapter, is_adapter_dir
 from harness.models.base import DiffusionLM
 from harness.models.dream import DreamConfig, DreamModel
 from harness.models.llada import LLaDAConfig, LLaDAModelLM
@@ -224,12 +225,18 @@ def load_model(
     device: str | torch.device = "cpu",
     dtype: str | torch.dtype | None = None,
     trust_remote_code: bool = False,
+    base: str | None = None,
 ) -> DiffusionLM:
     """Load an LLaDA or Dream checkpoint as a ``DiffusionLM`` (eval mode, on ``device``).
 
     ``dtype`` None/"auto" keeps the checkpoint's dtype (float32 if it does not say).
     ``trust_remote_code=True`` runs the checkpoint's own modelling code instead of ours.
+    A LoRA adapter directory (peft's format) loads its base — ``base``, or the one its
+    ``adapter_config.json`` names — with the adapter applied (``harness.models.adapters``).
     """
+    if is_adapter_dir(path_or_hub_id):
+        lm = load_model(adapter_base(path_or_hub_id, base), device, dtype, trust_remote_code)
+        return apply_adapter(lm, path_or_hub_id)
     path = resolve_model_path(path_or_hub_id, trust_remote_code)
     try:
         cfg_dict = json.loads((path / "config.json").read_text())

@@ -114,19 +114,28 @@ def test_resume_after_sigkill_matches_a_straight_run(tmp_path, tiny_llada):
     assert_same_run(straight, killed, "step-000006")
 
 
+def train_one_and_two(cfg: Path, one: Path, two: Path, launch: str = "ddp") -> None:
+    """Train ``cfg`` in one process into ``one`` and in two (DDP via torchrun, or FSDP2) into ``two``."""
+    p = _cli(["train", "--config", str(cfg), "--out", str(one)])
+    assert p.wait(timeout=300) == 0, p.stdout.read().decode()
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(ROOT), "ACCELERATE_USE_CPU": "1",
+           "OMP_NUM_THREADS": "1"}
+    port = str(29600 + (os.getpid() + len(str(two))) % 300)
+    if launch == "ddp":
+        head = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port]
+    else:
+        head = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+                str(ROOT / "configs" / "accelerate" / "fsdp_cpu.yaml"), "--num_processes", "2",
+                "--main_process_port", port]
+    p = subprocess.run([*head, "-m", "harness.cli", "train", "--config", str(cfg), "--out", str(two)],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def test_two_process_ddp_matches_one_process(tmp_path, tiny_llada):
     cfg = _config(tmp_path, tiny_llada)
     one, two = tmp_path / "one", tmp_path / "two"
-    p = _cli(["train", "--config", str(cfg), "--out", str(one)])
-    assert p.wait(timeout=300) == 0, p.stdout.read().decode()
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": str(ROOT), "ACCELERATE_USE_CPU": "1"}
-    port = str(29600 + os.getpid() % 300)
-    p = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
-         "-m", "harness.cli", "train", "--config", str(cfg), "--out", str(two)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    assert p.returncode == 0, p.stdout + p.stderr
+    train_one_and_two(cfg, one, two)
     m1, m2 = _metrics(one), _metrics(two)
     for r1, r2 in zip(m1, m2):
         for key in ("reward_mean", "reward_task", "grad_norm", "traj_steps_mean", "nfe_mean"):

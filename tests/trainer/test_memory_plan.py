@@ -18,14 +18,15 @@ from trainer.config import TrainConfig
 from trainer.memory_plan import _FIELDS, build_plan, model_shape, plan_text, saved_bytes_per_token
 
 GOLDEN = Path(__file__).parent / "golden"
-RECIPES = ["tiny_arith", "llada_math", "llada_code", "llada_math_d1", "dream_math", "dream_code"]
+RECIPES = ["tiny_arith", "tiny_arith_lora", "llada_math", "llada_code", "llada_math_d1", "llada_math_lora",
+           "dream_math", "dream_code"]
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_plan_matches_the_golden_table(recipe):
     path = f"configs/train/{recipe}.yaml"
     cfg = load_config(TrainConfig, ROOT / path)
-    args = (2, 4.0, 64) if recipe.startswith("tiny") else (8, 80.0, 256)
+    args = (2, 4.0, 64) if recipe.startswith("tiny") else (1 if "lora" in recipe else 8, 80.0, 256)
     text = plan_text(cfg, path, *args)
     golden = GOLDEN / f"plan_{recipe}.txt"
     if os.environ.get("RLDF_UPDATE_GOLDEN"):
@@ -88,3 +89,20 @@ def test_fitted_activation_bytes_predict_a_whole_model_forward(family, precision
     predicted = rows * seq * layers * (a * d + b * kv_heads * 16 + c * mlp)
     measured = sum(seen.values())
     assert measured == pytest.approx(predicted, rel=0.03)
+
+
+def test_plan_counts_the_adapters_peft_creates(tiny_llada):
+    from harness.models import load_model
+    from trainer.lora import LoRAConfig, add_lora
+    from trainer.memory_plan import adapter_params
+
+    for lora in (LoRAConfig(r=4), LoRAConfig(r=2, target_modules=["q_proj", "ff_out"])):
+        lm = add_lora(load_model(str(tiny_llada)), lora, "base")
+        assert adapter_params(model_shape(str(tiny_llada)), lora) == lm.net.get_nb_trainable_parameters()[0]
+
+
+def test_one_gpu_fits_the_8b_lora_recipe_and_not_full_fine_tuning():
+    lora = load_config(TrainConfig, ROOT / "configs/train/llada_math_lora.yaml")
+    full = load_config(TrainConfig, ROOT / "configs/train/llada_math.yaml")
+    shape = model_shape(lora.model.path)
+    assert build_plan(lora, shape, 1, 256).peak("DDP") < 80 * 2**30 < build_plan(full, shape, 1, 256).peak("DDP")

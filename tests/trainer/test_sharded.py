@@ -20,11 +20,11 @@ import torch
 
 from tests.trainer.test_loop import (
     ROOT,
-    _cli,
     _config,
     _metrics,
     _weights,
     assert_same_run,
+    train_one_and_two,
     wait_for_checkpoint,
 )
 from trainer.checkpoint import master_weights
@@ -62,11 +62,7 @@ def one_and_two(tmp_path_factory, tiny_llada):
     cfg = _config(tmp, tiny_llada, run__max_steps=3, run__log_rollouts=True, rollout__sampler=sampler,
                   loss__beta=0.01)
     one, two = tmp / "one", tmp / "two"
-    p = _cli(["train", "--config", str(cfg), "--out", str(one)])
-    assert p.wait(timeout=300) == 0, p.stdout.read().decode()
-    p = _launch_fsdp(cfg, two)
-    out = p.communicate(timeout=300)[0].decode()
-    assert p.returncode == 0, out
+    train_one_and_two(cfg, one, two, launch="fsdp")
     return cfg, one, two
 
 
