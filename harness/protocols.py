@@ -44,6 +44,22 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
+def _changed_grader() -> dict[str, Any]:
+    """Grader switches away from their defaults, as a settings entry (none at the defaults, so
+    existing protocol hashes are unchanged; tasks/math/switches.py)."""
+    from tasks.math.switches import changed
+
+    diff = changed()
+    return {"grader": diff} if diff else {}
+
+
+def grader_switches() -> dict[str, bool]:
+    """Every grader switch's state, recorded in results."""
+    from tasks.math.switches import settings
+
+    return settings()
+
+
 def _sha256(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj).encode("ascii")).hexdigest()
 
@@ -121,7 +137,7 @@ class Protocol:
 
     def settings(self) -> dict[str, Any]:
         """Every setting that changes outputs or the headline number, flat (sampler fields inline)."""
-        return {
+        out = {
             "template": self.template,
             "shots": self.shots,
             "samples": self.samples,
@@ -129,6 +145,7 @@ class Protocol:
             "max_items": self.max_items,
             **_canonical_sampler(self.sampler),
         }
+        return {**out, **_changed_grader()}
 
     @property
     def hash(self) -> str:
@@ -167,6 +184,7 @@ class Protocol:
             "external": False,
             "source": None,
             "description": self.description,
+            "grader_switches": grader_switches(),
         }
 
 
@@ -188,7 +206,8 @@ class ExternalProtocol:
 
     @property
     def hash(self) -> str:
-        return _sha256({"kind": _EXTERNAL_HASH_KIND, "settings": self.settings, "grader": self.grader})
+        return _sha256({"kind": _EXTERNAL_HASH_KIND, "settings": {**self.settings, **_changed_grader()},
+                        "grader": self.grader})
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -200,6 +219,7 @@ class ExternalProtocol:
             "source": self.source,
             "description": self.description,
             "grader": dict(self.grader),
+            "grader_switches": grader_switches(),
             **self.extra,
         }
 

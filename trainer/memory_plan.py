@@ -27,7 +27,8 @@ The peak is the larger phase. Prompt length is not in the recipe: ``--prompt-tok
 disk, else from the published configs of LLaDA-8B / Dream-7B for their hub ids
 (``harness/models/presets.py``); the network is instantiated on the meta device to count
 parameters exactly. What it leaves out: CUDA context and allocator fragmentation (budget
-~2-4 GiB), NCCL buffers, and the verifier's processes.
+~2-4 GiB), NCCL buffers, the verifier's processes, and LoRA's own saved tensors (its
+rank-sized intermediates, and with dropout > 0 a dropped-out copy of each adapted layer's input).
 """
 
 from __future__ import annotations

@@ -107,14 +107,14 @@ def main(argv: list[str]) -> int:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     import math_verify  # noqa: F401 - import up front so the first item is not slow
 
-    from tasks.math import two_stage, witness
+    from tasks.math import switches, two_stage, witness
 
-    # Escape hatches (benchmarks compare against the stock set-up with them):
+    # Escape hatches (benchmarks compare against the stock set-up with them; tasks/math/switches.py):
     # RLDF_MATH_TWO_STAGE=0 keeps math-verify's full-LL parsing, RLDF_MATH_WITNESS=0 lets sympy's
     # simplify decide every symbolic comparison, RLDF_MATH_WARMUP=0 skips warm-up.
-    if os.environ.get("RLDF_MATH_TWO_STAGE", "1") != "0":
+    if switches.enabled("math_two_stage"):
         two_stage.install()  # SLL-first LaTeX parsing: same results, ~4x cheaper (tasks/math/two_stage.py)
-    if os.environ.get("RLDF_MATH_WITNESS", "1") != "0":
+    if switches.enabled("math_witness"):
         witness.install()  # numeric disproof before simplify: same verdicts (tasks/math/witness.py)
     if os.environ.get("RLDF_MATH_WARMUP", "1") != "0":
         warm_up()

@@ -140,3 +140,16 @@ def test_repeated_changes_extend_one_suffix():
     p = load_protocol("rldf-tiny").with_changes(gen_length=64).with_changes(samples=3)
     assert p.name == "rldf-tiny+gen_length=64,samples=3"
     assert p.hash == load_protocol("rldf-tiny").with_changes(samples=3, gen_length=64).hash
+
+
+def test_grader_switches_enter_the_hash_only_when_changed(monkeypatch):
+    p = load_protocol("rldf-greedy-256")
+    default = p.hash
+    monkeypatch.setenv("RLDF_MATH_WITNESS", "1")  # explicitly on = the default
+    assert p.hash == default and "grader" not in p.settings()
+    assert p.to_record()["grader_switches"] == {"math_two_stage": True, "math_witness": True}
+    monkeypatch.setenv("RLDF_MATH_WITNESS", "0")
+    assert p.hash != default and p.settings()["grader"] == {"math_witness": False}
+    assert p.to_record()["grader_switches"] == {"math_two_stage": True, "math_witness": False}
+    monkeypatch.setenv("RLDF_MATH_TWO_STAGE", "0")
+    assert p.settings()["grader"] == {"math_two_stage": False, "math_witness": False}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -78,11 +79,14 @@ def test_lora_checkpoint_is_an_adapter_dir_that_merges_and_evaluates_like_the_ad
         base = load_model(str(tiny_llada)).net(ids).logits
     assert (a - b).abs().max() < 1e-5 and (a - base).abs().max() > 1e-3
 
-    from harness.decoding import SamplerConfig, decode
+    from harness.eval import evaluate_task
 
-    sampler = SamplerConfig(gen_length=8, block_length=8, steps=8, remasking="static", temperature=0.0)
-    prompts = ["q1 say digits:", "q2 say digits:", "q3 say digits:"]
-    assert decode(adapted, prompts, sampler).text == decode(merged, prompts, sampler).text
+    runs = {}
+    for name, lm in (("adapter", adapted), ("merged", merged)):
+        res = evaluate_task(lm, "arithmetic", "rldf-tiny", tmp_path / "eval" / name, limit=24, progress=False)
+        rows = [json.loads(line) for line in (tmp_path / "eval" / name / "samples.jsonl").open()]
+        runs[name] = (res.metrics["accuracy"].value, sorted((r["item_id"], r["completion"]) for r in rows))
+    assert runs["adapter"] == runs["merged"]
 
 
 def test_lora_resume_after_sigkill_matches_a_straight_run(tmp_path, tiny_llada):
