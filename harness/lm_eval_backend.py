@@ -39,7 +39,6 @@ from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
 from harness.decoding import decode
-from harness.eval.identity import row_seed
 from harness.likelihood import (
     ceil_to,
     elbo_loglikelihood,
@@ -48,6 +47,7 @@ from harness.likelihood import (
     seeded_generator,
 )
 from harness.protocols import load_protocol
+from harness.seeds import row_seed
 
 
 @register_model("rldf")

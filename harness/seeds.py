@@ -13,10 +13,23 @@ import hashlib
 import torch
 
 
-def derive_seed(*parts: object) -> int:
-    """A 63-bit seed from any printable parts (order matters)."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+def derive_seed(*parts: object, sep: str = "\x1f") -> int:
+    """A 63-bit seed from any printable parts (order matters): the project's one seed hash."""
+    digest = hashlib.sha256(sep.join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def row_seed(seed: int, item_id: str, sample: int) -> int:
+    """The sampling seed of one evaluation (item, sample): independent of batch mates and
+    sharding. (Joined with '|', as results recorded before this function moved here were.)"""
+    return derive_seed(seed, item_id, sample, sep="|")
+
+
+def batch_row_seeds(seed: int | None, n: int) -> list[int]:
+    """Per-row seeds when a caller gives none (``rldf generate``, a bare ``decode``): consecutive
+    from ``SamplerConfig.seed``, as the decoder has always drawn them. Rollouts and evaluations
+    always pass their own (``row_seed``, ``derive_seed``)."""
+    return [(seed or 0) * 1_000_003 + i for i in range(n)]
 
 
 def generator(*parts: object, device: str | torch.device = "cpu") -> torch.Generator:

@@ -21,6 +21,7 @@ import torch
 
 from harness.decoding import Generation, decode
 from harness.io import atomic_write_text
+from harness.padding import left_pad
 from harness.seeds import derive_seed
 from trainer.advantages import group_advantages
 from trainer.estimators.base import TrainBatch
@@ -89,13 +90,8 @@ def write_rollout(roll: Rollout, path: Path) -> None:
 def to_train_batch(roll: Rollout, lm: Any, cfg: Any, device: torch.device | str) -> TrainBatch:
     """Left-pad prompts, mark valid positions, compute group advantages."""
     gen = roll.generation
-    n, length = gen.completion_ids.shape
-    plen = max(len(p) for p in gen.prompt_ids)
-    prompt = torch.full((n, plen), lm.pad_id, dtype=torch.long)
-    attn = torch.zeros((n, plen), dtype=torch.long)
-    for i, p in enumerate(gen.prompt_ids):
-        prompt[i, plen - len(p):] = torch.tensor(p)
-        attn[i, plen - len(p):] = 1
+    length = gen.completion_ids.shape[1]
+    prompt, attn = left_pad(gen.prompt_ids, lm.pad_id)
     valid = valid_positions(gen.gen_tokens, length, cfg.estimator.train_on_stop)
     adv = group_advantages(roll.rewards, roll.groups, cfg.advantage.scale_by_std, cfg.advantage.std_floor)
     trainable = ~torch.isnan(roll.rewards) & valid.any(1)

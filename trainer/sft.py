@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from harness.errors import UserError
+from harness.padding import left_pad, position_ids
 from trainer.optim import OptimConfig
 
 
@@ -104,7 +105,7 @@ def sft_loss(lm: Any, prompt: torch.Tensor, attn: torch.Tensor, completion: torc
         masked[none, torch.randint(0, length, (int(none.sum()),), generator=generator, device=completion.device)] = True
     noisy = torch.where(masked, torch.full_like(completion, lm.mask_id), completion)
     ids = torch.cat((prompt, noisy), dim=1)
-    pos = (attn.cumsum(-1) - 1).clamp(min=0)
+    pos = position_ids(attn)
     logp, _ = lm.token_logprobs(ids, completion, prompt.shape[1], attention_mask=attn, position_ids=pos)
     loss = -(logp * masked / t).sum() / (b * length)
     acc = ((logp > math.log(0.5)) & masked).sum() / masked.sum()
@@ -134,13 +135,8 @@ def build_pairs(lm: Any, examples: list, task: Any, template: str, gen_length: i
 
 def collate(pairs: list[tuple[list[int], list[int]]], pad_id: int, device: Any) -> tuple[torch.Tensor, ...]:
     """Left-pad prompts; return (prompt [B, P], attention [B, P+L], completion [B, L])."""
-    plen = max(len(p) for p, _ in pairs)
-    length = len(pairs[0][1])
-    prompt = torch.full((len(pairs), plen), pad_id, dtype=torch.long)
-    attn = torch.ones((len(pairs), plen + length), dtype=torch.long)
-    for i, (p, _) in enumerate(pairs):
-        prompt[i, plen - len(p):] = torch.tensor(p)
-        attn[i, : plen - len(p)] = 0
+    prompt, prompt_attn = left_pad([p for p, _ in pairs], pad_id)
     comp = torch.tensor([c for _, c in pairs], dtype=torch.long)
+    attn = torch.cat((prompt_attn, torch.ones_like(comp)), dim=1)
     return prompt.to(device), attn.to(device), comp.to(device)
 

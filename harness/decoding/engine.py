@@ -38,6 +38,8 @@ from harness.decoding.config import SamplerConfig
 from harness.decoding.sampling import sample_tokens
 from harness.models.base import DiffusionLM
 from harness.models.layers import slice_cache
+from harness.padding import left_pad, position_ids
+from harness.seeds import batch_row_seeds
 
 
 @dataclass
@@ -121,14 +123,10 @@ def _decode_batch(
     b = len(rows)
     plen = max(len(r) for r in rows)
     length = cfg.gen_length
-    total = plen + length
-    x = torch.full((b, total), lm.mask_id, dtype=torch.long, device=device)
-    attn = torch.zeros((b, total), dtype=torch.long, device=device)
-    for i, r in enumerate(rows):
-        x[i, plen - len(r) : plen] = torch.tensor(r, device=device)
-        x[i, : plen - len(r)] = lm.pad_id
-        attn[i, plen - len(r) :] = 1
-    pos = (attn.cumsum(-1) - 1).clamp(min=0)
+    prompt, prompt_attn = left_pad(rows, lm.pad_id, device)
+    x = torch.cat((prompt, torch.full((b, length), lm.mask_id, dtype=torch.long, device=device)), dim=1)
+    attn = torch.cat((prompt_attn, torch.ones((b, length), dtype=torch.long, device=device)), dim=1)
+    pos = position_ids(attn)
     if bool(attn.all()):
         attn_arg, pos_arg = None, None  # no padding: plain forward (identical result, faster kernels)
     else:
@@ -140,7 +138,7 @@ def _decode_batch(
     nfe = torch.zeros(b, dtype=torch.long, device=device)
     generators = None
     if cfg.temperature > 0 or cfg.score == "random":
-        seeds = row_seeds if row_seeds is not None else [(cfg.seed or 0) * 1_000_003 + i for i in range(b)]
+        seeds = row_seeds if row_seeds is not None else batch_row_seeds(cfg.seed, b)
         generators = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
     stop_ids = torch.tensor(lm.stop_ids(), device=device)
     shift = lm.logit_shift
@@ -282,7 +280,7 @@ def decode(
         raise ValueError(f"row_seeds has {len(row_seeds)} entries for {len(rows)} prompts")
     if not rows:
         raise ValueError("decode() needs at least one prompt")
-    seeds = list(row_seeds) if row_seeds is not None else [(cfg.seed or 0) * 1_000_003 + i for i in range(len(rows))]
+    seeds = list(row_seeds) if row_seeds is not None else batch_row_seeds(cfg.seed, len(rows))
     bs = batch_size or len(rows)
     chunks = [(i, min(len(rows), i + bs)) for i in range(0, len(rows), bs)]
     if trace and len(chunks) > 1:  # chunks take different numbers of forwards: snapshots would not line up

@@ -53,12 +53,6 @@ def record_key(prefix: str, item_id: str, sample: int) -> str:
     return f"{prefix}{item_id}:{sample}"
 
 
-def row_seed(seed: int, item_id: str, sample: int) -> int:
-    """The sampling seed of one (item, sample): independent of batch mates and sharding."""
-    digest = hashlib.sha256(f"{seed}|{item_id}|{sample}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
-
-
 def safe_name(text: str) -> str:
     """A filesystem-safe directory name for a model argument (``org/name`` -> ``org__name``)."""
     text = str(text).strip().rstrip("/").replace("\\", "/")

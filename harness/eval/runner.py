@@ -29,13 +29,14 @@ from typing import Any
 from harness.decoding import decode
 from harness.errors import UserError
 from harness.eval.dist import current_shard
-from harness.eval.identity import default_model_id, key_prefix, now_iso, record_key, row_seed, state_hash
+from harness.eval.identity import default_model_id, key_prefix, now_iso, record_key, state_hash
 from harness.eval.prompts import build_prompts, prompt_family
 from harness.eval.records import apply_verdict, make_record
 from harness.eval.report import build_result, speed_stats
 from harness.eval.store import RESULTS, RecordStore, ensure_writable
 from harness.protocols import Protocol, load_protocol
 from harness.results import RunResult
+from harness.seeds import row_seed
 from tasks import Example, Task, get_task
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
+from harness.padding import position_ids
+
 
 @dataclass
 class TrainBatch:
@@ -48,7 +50,7 @@ class TrainBatch:
         return torch.cat((self.prompt_attn, ones), dim=1)
 
     def positions(self) -> torch.Tensor:
-        return (self.attention().cumsum(-1) - 1).clamp(min=0)
+        return position_ids(self.attention())
 
     def select(self, rows: torch.Tensor) -> TrainBatch:
         """A sub-batch (rows as an index tensor)."""
