@@ -169,7 +169,7 @@ def _load(args, cfg):
 
     lm = load_model(args.model, device=args.device)
     task = get_task(cfg.data.task)
-    items = task.load(split="train", **({"n": args.prompts} if task.name == "arithmetic" else {}))[: args.prompts]
+    items = task.load_items(split="train", n=args.prompts)
     from trainer.loop import resolve_template
 
     template = resolve_template(lm, cfg.data.template)

@@ -5,8 +5,8 @@ and the example it answers, it returns a ``Verdict`` and touches nothing else. `
 may be ``None`` when an item cannot be scored (e.g. the sandbox failed): such items are excluded
 from rewards and metrics instead of silently counting as 0.
 
-A task module declares one ``TASK = Task(...)`` with a handful of fields; see
-``docs/adding_a_task.md``.
+A task module declares one ``TASK = Task(...)`` with a handful of fields; README.md, "Add a
+verifiable-reward task in one file", shows a complete one (executed by a test).
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ class Task:
     """A verifiable-reward task: data + prompt + verifier, plus metadata recorded with results.
 
     ``version`` must be bumped whenever the prompt or grading changes; it is written into every
-    result. ``load(split=None, source=None)`` returns examples (``source``: None for the default,
-    a local file or directory, or ``"hf:<id>"``). ``format_prompt(example, family)`` renders the
+    result. ``load(split=None, source=None, n=None)`` returns examples (``source``: None for the
+    default, a local file or directory, or ``"hf:<id>"``; ``n``: how many, for generated tasks —
+    a ``load`` without the parameter serves a fixed dataset, and ``load_items`` cuts it). ``format_prompt(example, family)`` renders the
     full model input for ``family`` in ``FAMILIES``. ``verify(completion, example)`` is pure.
     ``batch_verify``, when given, grades many completions at once (worker pool, sandbox in
     parallel) and must return exactly what mapping ``verify`` would. ``sizes`` gives the number
@@ -120,6 +121,14 @@ class Task:
                 raise ValueError(f"Task {self.name!r}: {attr} must be callable")
         object.__setattr__(self, "local_files", MappingProxyType(dict(self.local_files)))
         object.__setattr__(self, "sizes", MappingProxyType(dict(self.sizes)))
+
+    def load_items(self, split: str | None = None, source: Any = None, n: int | None = None) -> list[Example]:
+        """At most ``n`` items of ``split``: generated tasks make ``n``, datasets are cut to ``n``."""
+        import inspect
+
+        takes_n = "n" in inspect.signature(self.load).parameters
+        items = self.load(split=split, source=source, **({"n": n} if n is not None and takes_n else {}))
+        return items[:n] if n is not None else items
 
     def verify_many(self, completions: Sequence[str], examples: Sequence[Example]) -> list[Verdict]:
         """Grade ``completions[i]`` against ``examples[i]`` for all i, in order."""

@@ -35,6 +35,7 @@ from trainer.metrics_log import MetricsLog
 from trainer.optim import build_optimizer, build_scheduler
 from trainer.parallel import setup_runtime
 from trainer.precision import UpdateProbe, check_updates_applied
+from trainer.training_data import training_items
 from trainer.update import NonFiniteError, run_update
 
 
@@ -57,27 +58,8 @@ def resolve_template(lm: Any, template: str) -> str:
 
 def load_training_data(cfg: TrainConfig, log: Any) -> tuple[Any, list]:
     """The reward task and its training items, minus anything that appears in an eval set."""
-    from tasks import get_task
-    from tasks.overlap import filter_contaminated
-
-    task = get_task(cfg.data.task)
-    kwargs = {"n": cfg.data.n} if cfg.data.n is not None and task.name == "arithmetic" else {}
-    examples = task.load(split=cfg.data.split, source=cfg.data.source, **kwargs)
-    if cfg.data.n is not None:
-        examples = examples[: cfg.data.n]
-    eval_names = list(dict.fromkeys([*cfg.data.eval_sets, *cfg.eval.tasks]))
-    if eval_names and not cfg.data.allow_contaminated:
-        sets = {}
-        for name in eval_names:
-            tname, _, split = name.partition(":")
-            et = get_task(tname)
-            sets[name] = et.load(split=split or et.default_split)
-        examples, report = filter_contaminated(examples, sets)
-        if report.dropped:
-            log(f"contamination guard: dropped {len(report.dropped)} training items found in {eval_names}")
-    if not examples:
-        raise UserError(f"no training items left for task '{task.name}' (split {cfg.data.split}); check data.*")
-    return task, examples
+    return training_items(cfg.data.task, cfg.data.split, cfg.data.source, cfg.data.n,
+                          [*cfg.data.eval_sets, *cfg.eval.tasks], cfg.data.allow_contaminated, log)
 
 
 def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bool = False) -> TrainSummary:

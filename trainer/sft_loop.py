@@ -27,6 +27,7 @@ from trainer.metrics_log import MetricsLog
 from trainer.optim import build_optimizer, build_scheduler
 from trainer.parallel import setup_runtime
 from trainer.sft import SFTConfig, build_pairs, collate, sft_loss
+from trainer.training_data import training_items
 
 
 @dataclass
@@ -57,21 +58,8 @@ def _init_model(cfg: SFTConfig, device: Any) -> Any:
 
 
 def _pairs(cfg: SFTConfig, lm: Any, say: Any) -> tuple[Any, list]:
-    from tasks import get_task
-    from tasks.overlap import filter_contaminated
-
-    task = get_task(cfg.data.task)
-    kwargs = {"n": cfg.data.n} if cfg.data.n is not None and task.name == "arithmetic" else {}
-    examples = task.load(split=cfg.data.split, source=cfg.data.source, **kwargs)
-    if cfg.data.eval_sets:
-        sets = {}
-        for name in cfg.data.eval_sets:
-            tname, _, split = name.partition(":")
-            et = get_task(tname)
-            sets[name] = et.load(split=split or et.default_split)
-        examples, report = filter_contaminated(examples, sets)
-        if report.dropped:
-            say(f"contamination guard: dropped {len(report.dropped)} training items")
+    task, examples = training_items(cfg.data.task, cfg.data.split, cfg.data.source, cfg.data.n, cfg.data.eval_sets,
+                                    say=say)
     return task, build_pairs(lm, examples, task, cfg.data.template, cfg.data.gen_length)
 
 

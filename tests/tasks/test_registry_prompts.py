@@ -165,3 +165,17 @@ def test_cut_at_end_of_turn():
     assert cut_at_end_of_turn("a<|im_end|>b<|eot_id|>c") == "a"
     assert cut_at_end_of_turn("x<|endoftext|><|endoftext|>") == "x"
     assert cut_at_end_of_turn("no end") == "no end"
+
+
+def test_load_items_generates_n_or_cuts_a_fixed_dataset_to_n():
+    from tasks import Example, Task, Verdict, get_task
+
+    def fixed(split=None, source=None):
+        return [Example(id=str(i), question=f"q{i}", answer="a") for i in range(10)]
+
+    task = Task(name="fixed_set", version="1", load=fixed, format_prompt=lambda e, f: e.question,
+                verify=lambda c, e: Verdict.binary(True, c, "ok"))
+    assert [e.id for e in task.load_items(n=3)] == ["0", "1", "2"] and len(task.load_items()) == 10
+    arithmetic = get_task("arithmetic")
+    assert len(arithmetic.load_items("train", n=7)) == 7  # generated: asked for 7, not cut from 5000
+    assert arithmetic.load_items("train", n=7) == arithmetic.load("train", n=7)
