@@ -100,7 +100,7 @@ def paired_delta(a: list[bool], b: list[bool]) -> dict:
     leaderboards' significance marks: percentile bootstrap over prompts (10,000 resamples, seed 0).
     """
     d = [float(y) - float(x) for x, y in zip(a, b, strict=True)]
-    lo, hi = bootstrap_ci(d)
+    lo, hi = bootstrap_ci(d, n_boot=10_000)
     test = paired_bootstrap({str(i): float(y) for i, y in enumerate(b)}, {str(i): float(x) for i, x in enumerate(a)})
     return {"points": 100 * sum(d) / len(d), "ci95": [100 * lo, 100 * hi], "p_value": test.p_value,
             "prompts_changed": sum(v != 0 for v in d)}

@@ -170,9 +170,9 @@ def _load(args, cfg):
     lm = load_model(args.model, device=args.device)
     task = get_task(cfg.data.task)
     items = task.load_items(split="train", n=args.prompts)
-    from trainer.loop import resolve_template
+    from harness.eval.prompts import prompt_family
 
-    template = resolve_template(lm, cfg.data.template)
+    template = prompt_family(cfg.data.template, lm)
     return lm, [task.format_prompt(e, template) for e in items], task, items
 
 

@@ -59,11 +59,13 @@ def pass_ks(samples: int) -> list[int]:
     return sorted(ks)
 
 
-def bootstrap_ci(values: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> tuple[float, float]:
-    """Percentile 95% CI of the mean, resampling ``values`` with replacement ``n_boot`` times."""
+def bootstrap_means(values: Sequence[float], n_boot: int, seed: int) -> np.ndarray:
+    """Means of ``n_boot`` resamples (with replacement) of ``values``: the one bootstrap of the
+    project (per-result CIs here, pooled cells and paired tests in the leaderboards). Drawn in
+    chunks to bound memory; the chunking does not change the draws."""
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
-        raise ValueError("bootstrap_ci needs at least one value")
+        raise ValueError("bootstrap needs at least one value")
     rng = np.random.default_rng(seed)
     means = np.empty(n_boot)
     chunk = max(1, 2_000_000 // x.size)  # bound memory at ~16 MB of indices per chunk
@@ -71,7 +73,12 @@ def bootstrap_ci(values: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP, seed:
         b = min(n_boot, a + chunk)
         idx = rng.integers(0, x.size, size=(b - a, x.size))
         means[a:b] = x[idx].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
+    return means
+
+
+def bootstrap_ci(values: Sequence[float], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0) -> tuple[float, float]:
+    """Percentile 95% CI of the mean, resampling ``values`` with replacement ``n_boot`` times."""
+    lo, hi = np.percentile(bootstrap_means(values, n_boot, seed), [2.5, 97.5])
     return float(lo), float(hi)
 
 
@@ -147,6 +154,44 @@ def item_means(items: Sequence[Sequence[bool | float | None]]) -> list[float]:
     return out
 
 
+def per_item_values(records_by_item: Sequence[Sequence[dict[str, Any]]], metric: str, parser: str = "strict"
+                    ) -> list[float | None]:
+    """The per-item value that ``metric`` averages, one per item (None: the item has no value for
+    it, e.g. no scorable sample). The single definition behind results and leaderboards alike."""
+    if metric in ("accuracy", "accuracy_strict", "accuracy_lenient"):
+        lenient = metric == "accuracy_lenient" or (
+            metric == "accuracy" and parser == "lenient"
+            and any(isinstance(r.get("lenient"), dict) for recs in records_by_item for r in recs))
+        pick = lenient_correct if lenient else (lambda r: r.get("correct"))
+        return [_mean_or_none([pick(r) for r in recs]) for recs in records_by_item]
+    if metric == "reward_mean":
+        return [_mean_or_none([r.get("score") for r in recs]) for recs in records_by_item]
+    heads = [[_headline(r, parser) for r in recs] for recs in records_by_item]
+    if metric.startswith("pass@"):
+        k = int(metric[5:])
+        flags = [[c for _, c in votes if c is not None] for votes in heads]
+        return [pass_at_k(len(f), sum(f), k) if len(f) >= k else None for f in flags]
+    if metric.startswith("maj@"):
+        return [None if (m := majority_correct(votes)) is None else float(m) for votes in heads]
+    raise ValueError(f"unknown metric {metric!r}; use accuracy, accuracy_strict, accuracy_lenient, reward_mean, "
+                     "pass@k or maj@K")
+
+
+def _mean_or_none(vals: Sequence[bool | float | None]) -> float | None:
+    got = [float(v) for v in vals if v is not None]
+    return sum(got) / len(got) if got else None
+
+
+def item_scores(records: Sequence[dict[str, Any]], metric: str = "accuracy", parser: str = "strict") -> dict[str, float]:
+    """item_id -> the per-item value ``metric`` averages, from sample records (any order); items
+    without a value (no scorable sample) are left out, exactly as ``compute_metrics`` does."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        grouped.setdefault(str(r["item_id"]), []).append(r)
+    values = per_item_values(list(grouped.values()), metric, parser)
+    return {item: v for item, v in zip(grouped, values) if v is not None}
+
+
 def compute_metrics(
     records_by_item: Sequence[Sequence[dict[str, Any]]],
     *,
@@ -158,25 +203,11 @@ def compute_metrics(
 ) -> dict[str, Metric]:
     """All metrics for records grouped by item (each record: ``correct``, ``score``, ``answer``,
     optional ``lenient`` = ``{"correct", "answer"}``). See the module docstring."""
-    strict = [[r.get("correct") for r in recs] for recs in records_by_item]
     has_lenient = any(isinstance(r.get("lenient"), dict) for recs in records_by_item for r in recs)
-    metrics: dict[str, Metric] = {"accuracy_strict": mean_metric(item_means(strict), n_boot, seed)}
-    if has_lenient:
-        lenient = [[lenient_correct(r) for r in recs] for recs in records_by_item]
-        metrics["accuracy_lenient"] = mean_metric(item_means(lenient), n_boot, seed)
-    headline = "accuracy_lenient" if parser == "lenient" and has_lenient else "accuracy_strict"
-    metrics = {"accuracy": metrics[headline], **metrics}
-    scores = [[r.get("score") for r in recs] for recs in records_by_item]
-    metrics["reward_mean"] = mean_metric(item_means(scores), n_boot, seed)
-    heads = [[_headline(r, parser) for r in recs] for recs in records_by_item]
-    for k in pass_ks(samples):
-        per_item = []
-        for votes in heads:
-            flags = [c for _, c in votes if c is not None]
-            if len(flags) >= k:
-                per_item.append(pass_at_k(len(flags), sum(flags), k))
-        metrics[f"pass@{k}"] = mean_metric(per_item, n_boot, seed)
-    if majority and samples > 1:
-        maj = [majority_correct(votes) for votes in heads]
-        metrics[f"maj@{samples}"] = mean_metric([float(m) for m in maj if m is not None], n_boot, seed)
+    names = ["accuracy", "accuracy_strict", *(["accuracy_lenient"] if has_lenient else []), "reward_mean",
+             *(f"pass@{k}" for k in pass_ks(samples)), *([f"maj@{samples}"] if majority and samples > 1 else [])]
+    metrics = {}
+    for name in names:
+        values = [v for v in per_item_values(records_by_item, name, parser) if v is not None]
+        metrics[name] = mean_metric(values, n_boot, seed)
     return metrics

@@ -3,23 +3,20 @@
 A cell normally holds one run and shows that run's own metric and CI, so the table agrees with
 ``results.json``. When several runs land in one cell (e.g. seeds of the same method) they are
 pooled per item (all samples of all runs), and the CI is a bootstrap over items; that CI does
-not include seed-to-seed variance, which the footnote says. Per-item scores are read from
-``samples.jsonl`` lazily and cached, because only significance and pooled cells need them.
+not include seed-to-seed variance, which the footnote says. Per-item scores come from
+``samples.jsonl`` through ``harness.metrics.item_scores`` (the protocol's parser, unscorable
+samples left out, the cell's metric), the definition ``results.json`` uses; they are read lazily
+and cached, because only significance and pooled cells need them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from harness.metrics import bootstrap_ci, item_scores
 from leaderboards.collect import Run
-from leaderboards.significance import (
-    Counts,
-    SamplesUnavailable,
-    bootstrap_ci,
-    item_scores,
-    load_item_counts,
-    pool_counts,
-)
+from leaderboards.significance import SamplesUnavailable, load_samples
 
 
 @dataclass
@@ -36,38 +33,39 @@ class CellStats:
 
 
 class SamplesCache:
-    """Per-item correct counts per run, loaded once; problems are remembered per run."""
+    """Sample records per run, loaded once; problems are remembered per run."""
 
     def __init__(self) -> None:
-        self._counts: dict[str, Counts | str] = {}
+        self._records: dict[str, list[dict[str, Any]] | str] = {}
         self.short_files: list[str] = []  # runs whose samples.jsonl has fewer records than counted
 
-    def counts(self, run: Run) -> Counts | str:
-        if run.path not in self._counts:
+    def records(self, run: Run) -> list[dict[str, Any]] | str:
+        if run.path not in self._records:
             try:
-                counts, n_records = load_item_counts(run.samples_file)
+                records = load_samples(run.samples_file)
                 expected = run.result.counts.get("n_samples")
-                if isinstance(expected, int) and n_records < expected:
-                    self.short_files.append(f"{run.path}: samples.jsonl has {n_records} of {expected} records")
-                self._counts[run.path] = counts
+                if isinstance(expected, int) and len(records) < expected:
+                    self.short_files.append(f"{run.path}: samples.jsonl has {len(records)} of {expected} records")
+                self._records[run.path] = records
             except SamplesUnavailable as exc:
-                self._counts[run.path] = str(exc)
-        return self._counts[run.path]
+                self._records[run.path] = str(exc)
+        return self._records[run.path]
 
 
 def cell_stats(runs: list[Run], metric: str, cache: SamplesCache, n_boot: int, seed: int) -> CellStats:
     """Value, CI and item scores for the runs of one cell (see module docstring)."""
-    parts = [cache.counts(r) for r in runs]
+    parts = [cache.records(r) for r in runs]
     problems = [f"{r.path}: {p}" for r, p in zip(runs, parts) if isinstance(p, str)]
-    counts = None if problems else pool_counts([p for p in parts if not isinstance(p, str)])
-    scores = item_scores(counts) if counts else None
+    parser = runs[0].get("protocol.settings.parser") or "strict"
+    pooled = None if problems else [rec for p in parts if not isinstance(p, str) for rec in p]
+    scores = (item_scores(pooled, metric, parser) or None) if pooled else None
     problem = "; ".join(problems) or None
 
     if len(runs) == 1:
         m = runs[0].result.metrics[metric]
         lo, hi, source = m.ci_low, m.ci_high, m.ci_method or "95% CI from the result file"
         if (lo is None or hi is None) and scores:
-            lo, hi = bootstrap_ci(scores, n_boot, seed)
+            lo, hi = bootstrap_ci([scores[k] for k in sorted(scores)], n_boot, seed)
             source = "bootstrap over items (computed here; the result file had no CI)"
         elif lo is None or hi is None:
             lo = hi = None
@@ -80,7 +78,7 @@ def cell_stats(runs: list[Run], metric: str, cache: SamplesCache, n_boot: int, s
         )
 
     if scores:
-        lo, hi = bootstrap_ci(scores, n_boot, seed)
+        lo, hi = bootstrap_ci([scores[k] for k in sorted(scores)], n_boot, seed)
         value = sum(scores.values()) / len(scores)
         return CellStats(
             value=100.0 * value, ci_low=100.0 * lo, ci_high=100.0 * hi,

@@ -48,9 +48,16 @@ def plot_training_curves(logs: list[TrainingLog], out_dir: Path) -> list[Path]:
             ax = axes[r][c]
             for i, lg in enumerate(logs):  # fixed colour per run across all panels
                 data = lg.frame[[x, col]].dropna()
-                if not data.empty:
-                    ax.plot(data[x], data[col], color=f"C{i % 10}", marker="o" if col == "eval_accuracy" else None,
-                            ms=3, label=lg.label)
+                if data.empty:
+                    continue
+                if col == "eval_accuracy":
+                    ax.plot(data[x], data[col], color=f"C{i % 10}", marker="o", ms=3, label=lg.label)
+                    continue
+                # per-step reward is noisy: faint raw line, the trend as a centred rolling mean over ~5% of steps
+                window = max(5, len(data) // 20)
+                smooth = data[col].rolling(window, center=True, min_periods=1).mean()
+                ax.plot(data[x], data[col], color=f"C{i % 10}", alpha=0.25, lw=0.8)
+                ax.plot(data[x], smooth, color=f"C{i % 10}", lw=1.8, label=f"{lg.label} (rolling mean, {window} steps)")
             ax.set_xlabel(xlabel)
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)

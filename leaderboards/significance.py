@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from harness.io import read_jsonl
+from harness.metrics import bootstrap_means
 
-DEFAULT_BOOTSTRAP = 10_000
+DEFAULT_BOOTSTRAP = 10_000  # tables: more resamples than a result's own CI (harness.metrics, 1,000)
 DEFAULT_SEED = 0
-_CHUNK = 2_000  # resamples per chunk: bounds memory at chunk * n_items indices
 _EPS = 1e-9
 
 
@@ -30,48 +31,25 @@ class SamplesUnavailable(Exception):
     """samples.jsonl is missing or unusable; the message says why (shown in a footnote)."""
 
 
-# item_id -> (number of correct samples, number of samples)
-Counts = dict[str, tuple[float, int]]
+def load_samples(path: Path) -> list[dict[str, Any]]:
+    """The sample records of a run (a torn last line is ignored); every one must have ``item_id``.
 
-
-def load_item_counts(path: Path) -> tuple[Counts, int]:
-    """Per-item (correct, total) from a samples.jsonl, and the number of records read.
-
-    A sample whose ``correct`` is not ``True`` (False, or None = unscorable) counts as wrong:
-    accuracy is the fraction of samples that were verified correct.
+    Per-item scores are computed from them by ``harness.metrics.item_scores``, the definition
+    ``results.json`` uses, so a table's cells and p-values agree with the result files.
     """
-    counts: dict[str, list] = {}
-    n_records = 0
+    records = []
     try:
         for i, rec in enumerate(read_jsonl(path)):
             if "item_id" not in rec:
                 raise SamplesUnavailable(f"{path.name}: record {i + 1} has no 'item_id'")
-            c = counts.setdefault(str(rec["item_id"]), [0.0, 0])
-            c[0] += 1.0 if rec.get("correct") is True else 0.0
-            c[1] += 1
-            n_records += 1
+            records.append(rec)
     except FileNotFoundError as exc:
         raise SamplesUnavailable(f"no {path.name} beside the result") from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise SamplesUnavailable(str(exc)) from exc
-    if not counts:
+    if not records:
         raise SamplesUnavailable(f"{path.name} is empty")
-    return {k: (v[0], v[1]) for k, v in counts.items()}, n_records
-
-
-def pool_counts(parts: list[Counts]) -> Counts:
-    """Pool several runs of the same cell (e.g. seeds): per item, all samples of all runs."""
-    out: dict[str, tuple[float, int]] = {}
-    for part in parts:
-        for item, (c, n) in part.items():
-            oc, on = out.get(item, (0.0, 0))
-            out[item] = (oc + c, on + n)
-    return out
-
-
-def item_scores(counts: Counts) -> dict[str, float]:
-    """Per-item score = fraction of that item's samples that were correct."""
-    return {k: c / n for k, (c, n) in counts.items()}
+    return records
 
 
 @dataclass(frozen=True)
@@ -82,17 +60,6 @@ class PairedTest:
     n_boot: int
 
 
-def _resampled_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    n = len(values)
-    out = np.empty(n_boot)
-    for start in range(0, n_boot, _CHUNK):
-        m = min(_CHUNK, n_boot - start)
-        idx = rng.integers(0, n, size=(m, n))
-        out[start : start + m] = values[idx].mean(axis=1)
-    return out
-
-
 def paired_bootstrap(
     row: dict[str, float], base: dict[str, float], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED
 ) -> PairedTest | None:
@@ -101,21 +68,11 @@ def paired_bootstrap(
     if not common:
         return None
     d = np.array([row[k] - base[k] for k in common], dtype=float)
-    means = _resampled_means(d, n_boot, seed)
+    means = bootstrap_means(d, n_boot, seed)
     le = int(np.count_nonzero(means <= _EPS))
     ge = int(np.count_nonzero(means >= -_EPS))
     p = min(1.0, 2.0 * min(le, ge) / n_boot)
     return PairedTest(delta=float(d.mean()), p_value=p, n_items=len(common), n_boot=n_boot)
-
-
-def bootstrap_ci(
-    scores: dict[str, float], n_boot: int = DEFAULT_BOOTSTRAP, seed: int = DEFAULT_SEED
-) -> tuple[float, float]:
-    """95% percentile bootstrap CI of the mean item score (used when a result has no CI)."""
-    values = np.array([scores[k] for k in sorted(scores)], dtype=float)
-    means = _resampled_means(values, n_boot, seed)
-    lo, hi = np.quantile(means, [0.025, 0.975])
-    return float(lo), float(hi)
 
 
 def significance_mark(p_value: float | None) -> str:

@@ -18,6 +18,7 @@ Every problem is reported as one line naming the spec file and the field. Format
         label: LLaDA-8B-Instruct
         group: llada
         match: {model.family: llada, model.method: [base, null]}   # patterns; null = field absent
+        optional: false             # true: no "rows without results" note when nothing matches
     columns:
       tasks: [{name: gsm8k, label: GSM8K, metric: accuracy}]
       variants: {key: protocol.settings.gen_length, name: gen_length, values: [128, 256, 512], label: "{value}"}
@@ -52,6 +53,7 @@ class RowSpec:
     label: str
     match: dict[str, tuple[str | None, ...]]  # dotted field -> accepted patterns (any); None = field absent
     group: str | None = None
+    optional: bool = False  # expected to be absent in some tables (e.g. estimators a demo did not run)
 
     def matches(self, run: Run) -> bool:
         for key, patterns in self.match.items():
@@ -183,6 +185,7 @@ def load_spec(path: str | Path) -> Spec:
             label=str(r.get("label", rid)),
             match={str(k): _str_list(v, f"{where}.match.{k}", allow_null=True) for k, v in match.items()},
             group=str(group) if group is not None else None,
+            optional=bool(r.get("optional", False)),
         ))
     if not rows:
         raise UserError(f"{src}: 'rows' must list at least one row (id, label, match)")

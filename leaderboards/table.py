@@ -231,7 +231,7 @@ def build_board(
 
     filled_rows = {r["row_id"] for r in records}
     measured = [Row(r.id, r.label, MEASURED, r.group) for r in spec.rows if r.id in filled_rows]
-    empty_rows = [r.id for r in spec.rows if r.id not in filled_rows]
+    empty_rows = [r.id for r in spec.rows if r.id not in filled_rows and not r.optional]
     filled_cols = {r["column_id"] for r in records}
     columns = [c for c in columns if c.id in filled_cols]
     used_groups = {r.group for r in measured}

@@ -86,8 +86,8 @@ def run_demo(
         for seed in range(seeds):
             sets = [f"model.path={model}", f"estimator.name={estimator}", f"run.seed={seed}",
                     f"run.max_seconds={budget}", "eval.at_end=false", *(overrides or [])]
-            if curve_every:
-                sets += [f"eval.every_seconds={curve_every}", "eval.limit=200"]
+            if curve_every:  # the accuracy curve starts at the starting model's score (step 0)
+                sets += [f"eval.every_seconds={curve_every}", "eval.limit=200", "eval.at_start=true"]
             run, run_dir = _train_arm(out, f"{method}-seed{seed}", method, seed, recipe, sets, eval_limit)
             logs.append(run_dir)
             runs.append(run)

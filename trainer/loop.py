@@ -13,6 +13,7 @@ last good checkpoint kept.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ import torch
 
 from harness.config_io import config_to_dict
 from harness.errors import UserError
+from harness.eval.prompts import prompt_family
 from harness.io import atomic_write_json, atomic_write_text
 from harness.seeds import generator
 from trainer import rollout as rollout_mod
@@ -46,14 +48,6 @@ class TrainSummary:
     checkpoint: str | None
     last_eval: dict[str, Any] | None
     stopped: str  # "max_steps" | "max_seconds"
-
-
-def resolve_template(lm: Any, template: str) -> str:
-    """'auto' -> the model's family if its tokenizer has a chat template, else 'plain'."""
-    if template != "auto":
-        return template
-    tok = lm.tokenizer
-    return lm.family if tok is not None and getattr(tok, "chat_template", None) else "plain"
 
 
 def load_training_data(cfg: TrainConfig, log: Any) -> tuple[Any, list]:
@@ -81,7 +75,7 @@ def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bo
     torch.manual_seed(cfg.run.seed)
     runtime = setup_runtime(acc, cfg.run.mixed_precision)
     lm = _trainable_model(cfg, acc.device)
-    template = resolve_template(lm, cfg.data.template)
+    template = prompt_family(cfg.data.template, lm)
     task, examples = load_training_data(cfg, say)
     estimator = get_estimator(cfg.estimator.name)
     ref_lm = None
@@ -235,7 +229,7 @@ def _save(ckpt, optimizer, scheduler, lm, cfg, step, train_seconds, last_eval) -
     return ckpt.save(step, optimizer, scheduler, lm.tokenizer, state, metric)
 
 
-_EVAL_ITEMS: dict[str, list] = {}
+_EVAL_ITEMS: dict[tuple[str, str | None], list] = {}  # (task, RLDF_DATA_DIR) -> its default split
 
 
 def _evaluate(policy, runtime, cfg, out, step, say) -> dict[str, Any]:
@@ -252,14 +246,15 @@ def _evaluate(policy, runtime, cfg, out, step, say) -> dict[str, Any]:
     accs, per_task = [], {}
     weights = state_hash(policy.net)  # the live weights, not the checkpoint the run started from
     for name in cfg.eval.tasks:
-        if name not in _EVAL_ITEMS:  # load each eval set once per process
+        key = (name, os.environ.get("RLDF_DATA_DIR"))
+        if key not in _EVAL_ITEMS:  # load each eval set once per process
             task = get_task(name)
-            _EVAL_ITEMS[name] = task.load(split=task.default_split)
+            _EVAL_ITEMS[key] = task.load(split=task.default_split)
         with runtime.rollout_precision():
             res = evaluate_task(
                 policy, name, cfg.eval.protocol, out / "eval" / f"step-{step:06d}" / name, limit=cfg.eval.limit,
                 seed=cfg.run.seed, model_id=f"{Path(cfg.model.path).name}@step{step}", weights_hash=weights,
-                examples=_EVAL_ITEMS[name], model_meta={"method": cfg.estimator.name, "step": step}, progress=False,
+                examples=_EVAL_ITEMS[key], model_meta={"method": cfg.estimator.name, "step": step}, progress=False,
             )
         accs.append(res.metrics["accuracy"].value)
         per_task[name] = res.metrics["accuracy"].value

@@ -26,7 +26,8 @@ class SamplerConfig:
     """Block size; must divide ``gen_length``. ``block_length == gen_length`` = one block."""
     steps: int = 256
     """Total forward budget for ``static`` remasking, split evenly over blocks (remainder to the
-    earliest blocks). In ``threshold`` mode it only bounds nothing: the number of forwards adapts."""
+    earliest blocks). Ignored by ``threshold`` remasking, whose number of forwards adapts (at most
+    ``block_length`` per block); kept in the protocol hash all the same."""
     remasking: str = "threshold"
     """``static``: commit the scheduled number of top-scored positions per step (counts spread
     evenly over the block's steps, LLaDA-style); ``threshold``: commit every masked position of

@@ -8,12 +8,13 @@ result (``protocol.prompt_family``), since it is part of what the model saw.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from harness.errors import UserError
 from tasks.base import Example, Task
 
-_FEWSHOT_CACHE: dict[tuple[str, str, int], str] = {}
+_FEWSHOT_CACHE: dict[tuple[str, str, int, str | None], str] = {}
 
 
 def prompt_family(template: str, lm: Any) -> str:
@@ -28,7 +29,7 @@ def fewshot_prefix(task: Task, shots: int) -> str:
     """The first ``shots`` train items as ``<plain prompt><gold target>`` blocks (cached per task)."""
     if shots == 0:
         return ""
-    key = (task.name, task.version, shots)
+    key = (task.name, task.version, shots, os.environ.get("RLDF_DATA_DIR"))  # the train split's data source
     if key not in _FEWSHOT_CACHE:
         if task.sft_target is None or "train" not in task.splits:
             raise UserError(

@@ -78,10 +78,12 @@ class DiffusionLM:
         return self.net(input_ids, **kwargs)
 
     def suppress(self, logits: torch.Tensor) -> torch.Tensor:
-        """Set the never-predicted ids to -inf (in place on a copy-safe tensor; returns it)."""
-        if self.suppressed_ids:
-            logits[..., list(self.suppressed_ids)] = float("-inf")
-        return logits
+        """``logits`` with the never-predicted ids at -inf: a new tensor, the input is left as it
+        was (callers pass network outputs that ``.float()`` does not copy when already float32)."""
+        if not self.suppressed_ids:
+            return logits
+        ids = torch.tensor(self.suppressed_ids, device=logits.device)
+        return logits.index_fill(-1, ids, float("-inf"))
 
     def align(self, raw_logits: torch.Tensor) -> torch.Tensor:
         """Map raw logits [B, T, V] of positions a..a+T-1 to logits scoring tokens a+shift..a+T-1.

@@ -31,7 +31,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tasks.code import slots
@@ -153,15 +153,14 @@ def run_once(backend: Backend, code: str, tests: tuple[str, ...], stdin: str | N
         if isinstance(stdin_fd, int) and stdin_fd >= 0:
             os.close(stdin_fd)
     os.close(result_w)
-    watched: dict = {}
+    watched = Watched(proc.stdout.fileno(), proc.stderr.fileno(), result_r)
     try:
-        watched = _watch(proc, result_r, start + limits.timeout, limits.output_limit)
+        _watch(proc, watched, start + limits.timeout, limits.output_limit)
     finally:
-        if not watched.get("exited"):
+        if not watched.exited:
             _kill_tree(backend, proc, uid)
         proc.wait()
-        if watched:
-            _drain(watched, limits.output_limit)
+        _drain(watched, limits.output_limit)
         for stream in (proc.stdout, proc.stderr):
             stream.close()
         os.close(result_r)
@@ -177,11 +176,28 @@ def _cleanup_dir(workdir: str | None) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _watch(proc: subprocess.Popen, result_r: int, deadline: float, cap: int) -> dict:
+@dataclass
+class Watched:
+    """What the supervisor saw of one run: the three pipes' bytes and how the watch ended."""
+
+    stdout_fd: int
+    stderr_fd: int
+    result_fd: int
+    exited: bool = False
+    timed_out: bool = False
+    overflow: bool = False
+    bufs: dict[int, bytearray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.bufs = {fd: bytearray() for fd in (self.stdout_fd, self.stderr_fd, self.result_fd)}
+
+    def text(self, fd: int) -> str:
+        return bytes(self.bufs[fd]).decode("utf-8", "replace")
+
+
+def _watch(proc: subprocess.Popen, state: Watched, deadline: float, cap: int) -> None:
     """Read the three pipes until the launcher exits, the deadline passes or output overflows."""
-    bufs = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray(), result_r: bytearray()}
-    state = {"exited": False, "timed_out": False, "overflow": False, "bufs": bufs, "proc_stdout": proc.stdout.fileno(),
-             "proc_stderr": proc.stderr.fileno(), "result": result_r}
+    bufs = state.bufs
     with selectors.DefaultSelector() as sel:
         for fd in bufs:
             os.set_blocking(fd, False)
@@ -193,24 +209,23 @@ def _watch(proc: subprocess.Popen, result_r: int, deadline: float, cap: int) -> 
         else:
             sel.register(pidfd, selectors.EVENT_READ)
         try:
-            while not state["exited"]:
+            while not state.exited:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    state["timed_out"] = True
+                    state.timed_out = True
                     break
                 for key, _ in sel.select(remaining if pidfd is not None else min(remaining, 0.01)):
                     if key.fd == pidfd:
-                        state["exited"] = True
+                        state.exited = True
                     elif not _read_into(key.fd, bufs[key.fd], cap, sel):
-                        state["overflow"] = True
-                if state["overflow"]:
+                        state.overflow = True
+                if state.overflow:
                     break
                 if pidfd is None and proc.poll() is not None:
-                    state["exited"] = True
+                    state.exited = True
         finally:
             if pidfd is not None:
                 os.close(pidfd)
-    return state
 
 
 def _read_into(fd: int, buf: bytearray, cap: int, sel: selectors.BaseSelector | None) -> bool:
@@ -230,12 +245,12 @@ def _read_into(fd: int, buf: bytearray, cap: int, sel: selectors.BaseSelector | 
             return False
 
 
-def _drain(watched: dict, cap: int) -> None:
+def _drain(watched: Watched, cap: int) -> None:
     """After the launcher is gone, take whatever is still buffered in the pipes (never block)."""
-    for fd, buf in watched["bufs"].items():
-        limit = 1 << 20 if fd == watched["result"] else cap
-        if not _read_into(fd, buf, limit, None) and fd != watched["result"]:
-            watched["overflow"] = True
+    for fd, buf in watched.bufs.items():
+        limit = 1 << 20 if fd == watched.result_fd else cap
+        if not _read_into(fd, buf, limit, None) and fd != watched.result_fd:
+            watched.overflow = True
 
 
 def _kill_tree(backend: Backend, proc: subprocess.Popen, uid: int | None) -> None:
@@ -256,9 +271,9 @@ def _kill_tree(backend: Backend, proc: subprocess.Popen, uid: int | None) -> Non
     _kill_quietly(proc.pid)
 
 
-def watched_result(watched: dict) -> bytes:
-    """The raw result-pipe bytes seen so far (empty when watching never started)."""
-    return bytes(watched["bufs"][watched["result"]]) if watched else b""
+def watched_result(watched: Watched) -> bytes:
+    """The raw result-pipe bytes seen so far."""
+    return bytes(watched.bufs[watched.result_fd])
 
 
 def _messages(raw: bytes, nonce: str) -> list[str]:
@@ -276,12 +291,10 @@ def _signal_of(returncode: int | None) -> int | None:
     return None
 
 
-def _classify(backend: Backend, returncode: int | None, watched: dict, nonce: str, n_tests: int, wall: float,
+def _classify(backend: Backend, returncode: int | None, watched: Watched, nonce: str, n_tests: int, wall: float,
               limits: Limits) -> Outcome:
-    bufs = watched["bufs"]
-    stdout = bytes(bufs[watched["proc_stdout"]]).decode("utf-8", "replace")
-    stderr = bytes(bufs[watched["proc_stderr"]]).decode("utf-8", "replace")
-    messages = _messages(bytes(bufs[watched["result"]]), nonce)
+    stdout, stderr = watched.text(watched.stdout_fd), watched.text(watched.stderr_fd)
+    messages = _messages(watched_result(watched), nonce)
     tests = [False] * n_tests
     code_status, test_notes = None, []
     for message in messages:
@@ -299,12 +312,12 @@ def _classify(backend: Backend, returncode: int | None, watched: dict, nonce: st
         return Outcome(status, returncode, stdout, stderr, wall, detail, tuple(tests))
 
     if "READY" not in messages:
-        why = "timed out" if watched["timed_out"] else f"exit status {returncode}"
+        why = "timed out" if watched.timed_out else f"exit status {returncode}"
         tail = stderr.strip().splitlines()[-3:]
         return outcome("sandbox_error", f"the sandbox did not start ({why}): {' | '.join(tail) or 'no output'}")
-    if watched["overflow"]:
+    if watched.overflow:
         return outcome("failed", f"output limit exceeded ({limits.output_limit} bytes per stream); killed")
-    if watched["timed_out"]:
+    if watched.timed_out:
         done = sum(1 for m in messages if m.startswith("T "))
         return outcome("timeout", f"wall-clock limit of {limits.timeout:g}s exceeded after {done}/{n_tests} tests")
     memory = any(note.startswith("memory") or ": memory" in note for note in notes)

@@ -21,15 +21,8 @@ import math
 
 import pytest
 
-from leaderboards.significance import (
-    SamplesUnavailable,
-    bootstrap_ci,
-    item_scores,
-    load_item_counts,
-    paired_bootstrap,
-    pool_counts,
-    significance_mark,
-)
+from harness.metrics import bootstrap_ci, item_scores
+from leaderboards.significance import SamplesUnavailable, load_samples, paired_bootstrap, significance_mark
 
 N = 12
 BASE = {f"i{i}": 1.0 if i < 6 else 0.0 for i in range(N)}
@@ -84,44 +77,39 @@ def test_seeded_bootstrap_is_reproducible_and_seed_dependent():
 
 def test_bootstrap_ci_brackets_the_mean():
     scores = {f"i{i}": float(i % 3 == 0) for i in range(30)}  # mean 1/3
-    lo, hi = bootstrap_ci(scores, n_boot=4000, seed=0)
+    lo, hi = bootstrap_ci(list(scores.values()), n_boot=4000, seed=0)
     assert lo < 1 / 3 < hi
     assert 0.0 <= lo and hi <= 1.0
-    assert bootstrap_ci(scores, n_boot=4000, seed=0) == (lo, hi)
+    assert bootstrap_ci(list(scores.values()), n_boot=4000, seed=0) == (lo, hi)
 
 
 def _write(path, records, tail=""):
     path.write_text("".join(json.dumps(r) + "\n" for r in records) + tail, encoding="utf-8")
 
 
-def test_item_counts_treat_unscorable_as_wrong_and_average_samples(tmp_path):
+def test_item_scores_leave_unscorable_samples_out_and_average_the_rest(tmp_path):
     f = tmp_path / "samples.jsonl"
     _write(f, [
         {"item_id": 1, "sample": 0, "correct": True},
-        {"item_id": 1, "sample": 1, "correct": None},  # unscorable counts as not correct
+        {"item_id": 1, "sample": 1, "correct": None},  # unscorable: left out, as results.json does
         {"item_id": 2, "sample": 0, "correct": False},
         {"item_id": 2, "sample": 1, "correct": True},
         {"item_id": 3, "sample": 0, "correct": True},
+        {"item_id": 4, "sample": 0, "correct": None},  # no scorable sample: the item is left out
     ], tail='{"item_id": 3, "sample": 1, "corr')  # torn last line: ignored
-    counts, n = load_item_counts(f)
-    assert n == 5
-    assert counts == {"1": (1.0, 2), "2": (1.0, 2), "3": (1.0, 1)}
-    assert item_scores(counts) == {"1": 0.5, "2": 0.5, "3": 1.0}
+    records = load_samples(f)
+    assert len(records) == 6
+    assert item_scores(records) == {"1": 1.0, "2": 0.5, "3": 1.0}
 
 
-def test_item_counts_errors_name_the_problem(tmp_path):
+def test_samples_errors_name_the_problem(tmp_path):
     with pytest.raises(SamplesUnavailable, match="no samples.jsonl"):
-        load_item_counts(tmp_path / "samples.jsonl")
+        load_samples(tmp_path / "samples.jsonl")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"item_id": 1, "correct": true}\nnot json\n{"item_id": 2}\n', encoding="utf-8")
     with pytest.raises(SamplesUnavailable, match="line 2"):
-        load_item_counts(bad)
+        load_samples(bad)
     noid = tmp_path / "noid.jsonl"
     _write(noid, [{"sample": 0, "correct": True}])
     with pytest.raises(SamplesUnavailable, match="no 'item_id'"):
-        load_item_counts(noid)
-
-
-def test_pooling_runs_sums_samples_per_item():
-    pooled = pool_counts([{"a": (1.0, 1), "b": (0.0, 1)}, {"a": (0.0, 1), "c": (1.0, 2)}])
-    assert pooled == {"a": (1.0, 2), "b": (0.0, 1), "c": (1.0, 2)}
+        load_samples(noid)
