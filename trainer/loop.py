@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from trainer.checkpoint import CheckpointManager
 from trainer.config import TrainConfig
 from trainer.estimators import RowRNG, get_estimator
 from trainer.lora import AdaptersOff, add_lora
-from trainer.metrics_log import MetricsLog
+from trainer.metrics_log import MetricsLog, step_record
 from trainer.optim import build_optimizer, build_scheduler
 from trainer.parallel import setup_runtime
 from trainer.precision import UpdateProbe, check_updates_applied
@@ -58,142 +59,193 @@ def load_training_data(cfg: TrainConfig, log: Any) -> tuple[Any, list]:
 
 def train(cfg: TrainConfig, out_dir: str | Path, resume: bool = False, quiet: bool = False) -> TrainSummary:
     """Run (or resume) RL training; returns a summary. Rank 0 writes logs and checkpoints."""
+    run = _setup(cfg, Path(out_dir), resume, quiet)
+    if resume:
+        _restore(run)
+    elif run.main:
+        run.metrics.truncate_after(-1)
+    if cfg.eval.at_start and run.step == 0 and cfg.eval.tasks:
+        _evaluate_and_log(run)
+    bar = _progress(run.main and not quiet, cfg.run.max_steps, run.step)
+    try:
+        stopped = _run_steps(run, bar)
+    except NonFiniteError as exc:
+        raise UserError(
+            f"step {run.step + 1}: {exc}; the run stopped without saving this step. Last good checkpoint: "
+            f"{run.ckpt.latest() or 'none'}; lower optim.lr or raise loss.beta and resume with --resume"
+        ) from exc
+    finally:
+        if bar is not None:
+            bar[0].stop()
+    if cfg.eval.tasks and cfg.eval.at_end and (run.last_eval is None or run.last_eval.get("step") != run.step):
+        _evaluate_and_log(run)
+    path = _save(run)
+    run.say(f"done: {run.step} steps in {run.train_seconds:.1f}s of training; checkpoint {path}")
+    return TrainSummary(run.step, run.train_seconds, str(path), run.last_eval, stopped)
+
+
+@dataclass
+class _Run:
+    """Everything one training run holds (built by ``_setup``) and where it stands."""
+
+    cfg: TrainConfig
+    out: Path
+    acc: Any
+    runtime: Any
+    lm: Any  # the policy as trained (float32 master weights or LoRA adapters)
+    policy: Any  # what rollouts and evaluations decode with
+    ref_lm: Any | None
+    task: Any
+    examples: list
+    template: str
+    estimator: Any
+    train_net: Any
+    optimizer: Any
+    scheduler: Any
+    ckpt: CheckpointManager
+    metrics: MetricsLog
+    stream: ItemStream
+    say: Callable[[str], None]
+    step: int = 0
+    train_seconds: float = 0.0
+    last_eval: dict[str, Any] | None = None
+    guarded: bool = False  # the precision guard has checked a step with a gradient
+
+    @property
+    def main(self) -> bool:
+        return self.acc.is_main_process
+
+
+def _setup(cfg: TrainConfig, out: Path, resume: bool, quiet: bool) -> _Run:
+    """Accelerator, policy (+ reference), data, optimizer, sharding, checkpoints, logs."""
     from accelerate import Accelerator
 
     from harness.models.loading import parse_dtype
 
-    out = Path(out_dir)
     acc = Accelerator(mixed_precision=cfg.run.mixed_precision, step_scheduler_with_optimizer=False)
-    main = acc.is_main_process
 
     def say(msg: str) -> None:
-        if main and not quiet:
+        if acc.is_main_process and not quiet:
             print(f"[rldf train] {msg}", flush=True)
 
-    _check_out_dir(out, cfg, resume, main)
+    _check_out_dir(out, cfg, resume, acc.is_main_process)
     acc.wait_for_everyone()
     torch.manual_seed(cfg.run.seed)
     runtime = setup_runtime(acc, cfg.run.mixed_precision)
     lm = _trainable_model(cfg, acc.device)
-    template = prompt_family(cfg.data.template, lm)
     task, examples = load_training_data(cfg, say)
-    estimator = get_estimator(cfg.estimator.name)
     ref_lm = None
     if cfg.loss.beta > 0:  # LoRA: the same network with its adapters off; else a frozen copy
-        ref_net = AdaptersOff(lm.net) if cfg.model.lora else _frozen_copy(cfg, acc.device)
-        ref_lm = replace(lm, net=ref_net)
+        ref_lm = replace(lm, net=AdaptersOff(lm.net) if cfg.model.lora else _frozen_copy(cfg, acc.device))
     lm.net.train()
     total_updates = cfg.run.max_steps * cfg.loss.num_iterations
     train_net, optimizer, scheduler = runtime.prepare(
         lm.net, lambda net: build_optimizer(net, cfg.optim),
         lambda opt: build_scheduler(opt, cfg.optim, total_updates))
-    policy = runtime.rollout_view(lm, lambda: _frozen_copy(cfg, acc.device))
-    ckpt = CheckpointManager(runtime, out, keep_best=cfg.run.keep_best,
-                             export_dtype=parse_dtype(cfg.model.dtype) or torch.float32)
-    metrics = MetricsLog(out / "metrics.jsonl", enabled=main,
-                         tensorboard_dir=out / "tensorboard" if cfg.run.tensorboard else None)
-    stream = ItemStream(len(examples), cfg.rollout.prompts_per_step, cfg.run.seed)
+    return _Run(
+        cfg=cfg, out=out, acc=acc, runtime=runtime, lm=lm,
+        policy=runtime.rollout_view(lm, lambda: _frozen_copy(cfg, acc.device)), ref_lm=ref_lm, task=task,
+        examples=examples, template=prompt_family(cfg.data.template, lm), estimator=get_estimator(cfg.estimator.name),
+        train_net=train_net, optimizer=optimizer, scheduler=scheduler,
+        ckpt=CheckpointManager(runtime, out, keep_best=cfg.run.keep_best,
+                               export_dtype=parse_dtype(cfg.model.dtype) or torch.float32),
+        metrics=MetricsLog(out / "metrics.jsonl", enabled=acc.is_main_process,
+                           tensorboard_dir=out / "tensorboard" if cfg.run.tensorboard else None),
+        stream=ItemStream(len(examples), cfg.rollout.prompts_per_step, cfg.run.seed), say=say,
+    )
 
-    start_step, train_seconds, last_eval = 0, 0.0, None
-    if resume:
-        path = ckpt.latest()
-        if path is None:
-            say("no checkpoint found; starting from scratch")
-        else:
-            state = ckpt.load(path, optimizer, scheduler)
-            start_step, train_seconds = int(state["step"]), float(state.get("train_seconds", 0.0))
-            last_eval = state.get("last_eval")
-            if main:
-                metrics.truncate_after(start_step)
-            say(f"resumed from {path} at step {start_step}")
-    elif main:
-        metrics.truncate_after(-1)
 
-    if cfg.eval.at_start and start_step == 0 and cfg.eval.tasks:
-        last_eval = _evaluate(policy, runtime, cfg, out, 0, say)
-        metrics.log(0, {"eval_accuracy": last_eval["accuracy"], "time": 0.0})
+def _restore(run: _Run) -> None:
+    """Continue from the latest checkpoint, if any: weights, optimizer, schedule, RNG, position."""
+    path = run.ckpt.latest()
+    if path is None:
+        run.say("no checkpoint found; starting from scratch")
+        return
+    state = run.ckpt.load(path, run.optimizer, run.scheduler)
+    run.step, run.train_seconds = int(state["step"]), float(state.get("train_seconds", 0.0))
+    run.last_eval = state.get("last_eval")
+    if run.main:
+        run.metrics.truncate_after(run.step)
+    run.say(f"resumed from {path} at step {run.step}")
 
-    stopped = "max_steps"
-    step = start_step
-    guarded = False
+
+def _run_steps(run: _Run, bar: Any) -> str:
+    """Train until ``run.max_steps`` or the wall budget; evaluate and checkpoint on schedule."""
+    cfg = run.cfg
     every_s = cfg.eval.every_seconds
-    next_timed_eval = (int(train_seconds // every_s) + 1) * every_s if every_s else None
-    bar = _progress(main and not quiet, cfg.run.max_steps, start_step)
-    try:
-        while step < cfg.run.max_steps:
-            if cfg.run.max_seconds is not None and train_seconds >= cfg.run.max_seconds:
-                stopped = "max_seconds"
-                break
-            t_step = time.perf_counter()
-            # 1. rollout: this process's prompts, G completions each, graded once
-            idx = stream.rank_indices(step, acc.process_index, acc.num_processes)
-            runtime.sync_rollout_weights()
-            with runtime.rollout_precision():
-                roll = rollout_mod.collect(policy, task, [examples[i] for i in idx], idx, template, cfg, step)
-            if cfg.run.log_rollouts:
-                rollout_mod.write_rollout(roll, out / "rollouts" / f"step-{step + 1:06d}.rank{acc.process_index}.jsonl")
-            if not torch.isfinite(roll.rewards[~torch.isnan(roll.rewards)]).all():
-                raise NonFiniteError("non-finite reward from the verifier")
-            # 2. advantages (group-relative) and optional group filtering
-            batch = rollout_mod.to_train_batch(roll, lm, cfg, acc.device)
-            if cfg.advantage.max_groups is not None:
-                steps_per_sample = torch.where(batch.valid, batch.step_map, -1).max(1).values + 1
-                keep = filter_groups(roll.rewards, roll.groups, steps_per_sample.cpu(), cfg.advantage.max_groups,
-                                     generator(cfg.run.seed, "filter", step, acc.process_index))
-                rows = torch.nonzero(torch.isin(batch.groups.cpu(), torch.tensor(keep))).squeeze(1)
-                batch = batch.select(rows.to(acc.device))
-            advantages = batch.advantages  # of every sample, for the log
-            if cfg.advantage.skip_zero_advantage and cfg.loss.beta == 0 and cfg.loss.entropy_coeff == 0:
-                informative = torch.nonzero(batch.advantages != 0).squeeze(1)
-                if 0 < informative.numel() < batch.size:
-                    batch = batch.select(informative)
-            # 3. estimator: which noisy inputs to score, which positions get loss
-            plans = estimator.plan(batch, cfg.estimator, RowRNG(cfg.run.seed, step, batch.sample_ids))
-            # 4-5. loss, backward per forward, one optimizer step (per PPO iteration)
-            t_update = time.perf_counter()
-            # DeepSpeed holds its float32 master weights inside its optimizer: nothing to probe
-            probe = UpdateProbe(train_net, optimizer) if not guarded and runtime.strategy != "deepspeed" else None
-            stats = run_update(
-                lm, train_net, ref_lm, batch, plans, estimator, cfg, runtime, optimizer, scheduler,
-                replan=lambda it, b=batch, s=step: estimator.plan(
-                    b, cfg.estimator, RowRNG(cfg.run.seed, s, b.sample_ids, f"plan-iter{it}")),
-            )
-            if probe is not None and stats.grad_norm > 0:  # the first step that had a gradient
-                check_updates_applied(probe.changed_fraction(runtime.sum), probe.dtypes, cfg.optim.lr,
-                                      cfg.run.mixed_precision)
-                guarded = True
-            step += 1
-            elapsed = time.perf_counter() - t_step
-            train_seconds += elapsed
-            record = _step_record(roll, batch, advantages, plans, stats, acc, scheduler, train_seconds, elapsed,
-                                  time.perf_counter() - t_update)
-            if step % cfg.run.log_every == 0 or step == cfg.run.max_steps:
-                metrics.log(step, record)
-            if bar is not None:
-                bar[0].update(bar[1], advance=1, description=f"train r={record['reward_mean']:.3f}")
-            timed = next_timed_eval is not None and train_seconds >= next_timed_eval
-            if cfg.eval.tasks and ((cfg.eval.every and step % cfg.eval.every == 0) or timed):
-                last_eval = _evaluate(policy, runtime, cfg, out, step, say)
-                metrics.log(step, {"eval_accuracy": last_eval["accuracy"], "time": train_seconds})
-            if timed:
-                next_timed_eval = (int(train_seconds // every_s) + 1) * every_s
-            if cfg.run.save_every and step % cfg.run.save_every == 0:
-                _save(ckpt, optimizer, scheduler, lm, cfg, step, train_seconds, last_eval)
-    except NonFiniteError as exc:
-        good = ckpt.latest()
-        raise UserError(
-            f"step {step + 1}: {exc}; the run stopped without saving this step. Last good checkpoint: "
-            f"{good or 'none'}; lower optim.lr or raise loss.beta and resume with --resume"
-        ) from exc
-    finally:
+    next_timed_eval = (int(run.train_seconds // every_s) + 1) * every_s if every_s else None
+    while run.step < cfg.run.max_steps:
+        if cfg.run.max_seconds is not None and run.train_seconds >= cfg.run.max_seconds:
+            return "max_seconds"
+        record = _train_step(run)
+        if run.step % cfg.run.log_every == 0 or run.step == cfg.run.max_steps:
+            run.metrics.log(run.step, record)
         if bar is not None:
-            bar[0].stop()
-    if cfg.eval.tasks and cfg.eval.at_end and (last_eval is None or last_eval.get("step") != step):
-        last_eval = _evaluate(policy, runtime, cfg, out, step, say)
-        metrics.log(step, {"eval_accuracy": last_eval["accuracy"], "time": train_seconds})
-    path = _save(ckpt, optimizer, scheduler, lm, cfg, step, train_seconds, last_eval)
-    say(f"done: {step} steps in {train_seconds:.1f}s of training; checkpoint {path}")
-    return TrainSummary(step, train_seconds, str(path), last_eval, stopped)
+            bar[0].update(bar[1], advance=1, description=f"train r={record['reward_mean']:.3f}")
+        timed = next_timed_eval is not None and run.train_seconds >= next_timed_eval
+        if cfg.eval.tasks and ((cfg.eval.every and run.step % cfg.eval.every == 0) or timed):
+            _evaluate_and_log(run)
+        if timed:
+            next_timed_eval = (int(run.train_seconds // every_s) + 1) * every_s
+        if cfg.run.save_every and run.step % cfg.run.save_every == 0:
+            _save(run)
+    return "max_steps"
+
+
+def _train_step(run: _Run) -> dict[str, Any]:
+    """One step: rollout -> verify -> advantages -> estimator plans -> update; returns its log record."""
+    cfg, acc, step = run.cfg, run.acc, run.step
+    t_step = time.perf_counter()
+    # 1. rollout: this process's prompts, G completions each, graded once
+    idx = run.stream.rank_indices(step, acc.process_index, acc.num_processes)
+    run.runtime.sync_rollout_weights()
+    with run.runtime.rollout_precision():
+        roll = rollout_mod.collect(run.policy, run.task, [run.examples[i] for i in idx], idx, run.template, cfg, step)
+    if cfg.run.log_rollouts:
+        rollout_mod.write_rollout(roll, run.out / "rollouts" / f"step-{step + 1:06d}.rank{acc.process_index}.jsonl")
+    if not torch.isfinite(roll.rewards[~torch.isnan(roll.rewards)]).all():
+        raise NonFiniteError("non-finite reward from the verifier")
+    # 2. advantages (group-relative) and the samples that are trained on
+    batch, advantages = _training_batch(run, roll)
+    # 3. estimator: which noisy inputs to score, which positions get loss
+    est = run.estimator
+    plans = est.plan(batch, cfg.estimator, RowRNG(cfg.run.seed, step, batch.sample_ids))
+    # 4-5. loss, backward per forward, one optimizer step (per PPO iteration)
+    t_update = time.perf_counter()
+    # DeepSpeed holds its float32 master weights inside its optimizer: nothing to probe
+    probe = UpdateProbe(run.train_net, run.optimizer) if not run.guarded and run.runtime.strategy != "deepspeed" else None
+    stats = run_update(
+        run.lm, run.train_net, run.ref_lm, batch, plans, est, cfg, run.runtime, run.optimizer, run.scheduler,
+        replan=lambda it: est.plan(batch, cfg.estimator, RowRNG(cfg.run.seed, step, batch.sample_ids, f"plan-iter{it}")),
+    )
+    if probe is not None and stats.grad_norm > 0:  # the first step that had a gradient
+        check_updates_applied(probe.changed_fraction(run.runtime.sum), probe.dtypes, cfg.optim.lr,
+                              cfg.run.mixed_precision)
+        run.guarded = True
+    run.step += 1
+    elapsed = time.perf_counter() - t_step
+    run.train_seconds += elapsed
+    return step_record(roll, batch, advantages, plans, stats, acc, run.scheduler, run.train_seconds, elapsed,
+                       time.perf_counter() - t_update)
+
+
+def _training_batch(run: _Run, roll: Any) -> tuple[Any, torch.Tensor]:
+    """The rollout as a training batch, after group filtering and (optionally) dropping samples
+    without advantage; also every sample's advantage, for the log."""
+    cfg, acc = run.cfg, run.acc
+    batch = rollout_mod.to_train_batch(roll, run.lm, cfg, acc.device)
+    if cfg.advantage.max_groups is not None:
+        steps_per_sample = torch.where(batch.valid, batch.step_map, -1).max(1).values + 1
+        keep = filter_groups(roll.rewards, roll.groups, steps_per_sample.cpu(), cfg.advantage.max_groups,
+                             generator(cfg.run.seed, "filter", run.step, acc.process_index))
+        rows = torch.nonzero(torch.isin(batch.groups.cpu(), torch.tensor(keep))).squeeze(1)
+        batch = batch.select(rows.to(acc.device))
+    advantages = batch.advantages
+    if cfg.advantage.skip_zero_advantage and cfg.loss.beta == 0 and cfg.loss.entropy_coeff == 0:
+        informative = torch.nonzero(batch.advantages != 0).squeeze(1)
+        if 0 < informative.numel() < batch.size:
+            batch = batch.select(informative)
+    return batch, advantages
 
 
 def _trainable_model(cfg: TrainConfig, device: Any) -> Any:
@@ -223,10 +275,16 @@ def _frozen_copy(cfg: TrainConfig, device: Any) -> torch.nn.Module:
     return lm.net.requires_grad_(False).eval()
 
 
-def _save(ckpt, optimizer, scheduler, lm, cfg, step, train_seconds, last_eval) -> Path:
-    metric = last_eval["accuracy"] if last_eval and last_eval.get("step") == step else None
-    state = {"train_seconds": train_seconds, "last_eval": last_eval, "config": config_to_dict(cfg)}
-    return ckpt.save(step, optimizer, scheduler, lm.tokenizer, state, metric)
+def _save(run: _Run) -> Path:
+    last = run.last_eval
+    metric = last["accuracy"] if last and last.get("step") == run.step else None
+    state = {"train_seconds": run.train_seconds, "last_eval": last, "config": config_to_dict(run.cfg)}
+    return run.ckpt.save(run.step, run.optimizer, run.scheduler, run.lm.tokenizer, state, metric)
+
+
+def _evaluate_and_log(run: _Run) -> None:
+    run.last_eval = _evaluate(run.policy, run.runtime, run.cfg, run.out, run.step, run.say)
+    run.metrics.log(run.step, {"eval_accuracy": run.last_eval["accuracy"], "time": run.train_seconds})
 
 
 _EVAL_ITEMS: dict[tuple[str, str | None], list] = {}  # (task, RLDF_DATA_DIR) -> its default split
@@ -262,50 +320,6 @@ def _evaluate(policy, runtime, cfg, out, step, say) -> dict[str, Any]:
     mean = sum(accs) / len(accs)
     say(f"step {step}: eval accuracy {mean:.4f} {per_task}")
     return {"step": step, "accuracy": mean, "tasks": per_task}
-
-
-def _step_record(roll, batch, advantages, plans, stats, acc, scheduler, train_seconds, elapsed, update_seconds) -> dict:
-    """What one step logs: rewards, advantages, loss parts, positions, steps, timings."""
-    r = roll.rewards[~torch.isnan(roll.rewards)]
-    groups = roll.groups
-    best = [float(roll.rewards[groups == g].nan_to_num(0).max()) for g in torch.unique(groups)]
-    gen = roll.generation
-    chosen = [int(s) for p in plans if p.steps is not None for s in p.steps[p.active].tolist()]
-    record = {
-        "time": train_seconds,
-        "step_seconds": elapsed,
-        "rollout_seconds": roll.decode_seconds,
-        "reward_seconds": roll.reward_seconds,
-        "update_seconds": update_seconds,
-        "reward_mean": float(r.mean()) if r.numel() else None,
-        "reward_std": float(r.std()) if r.numel() > 1 else 0.0,
-        "reward_task": sum(best) / len(best),
-        "unscorable": int(torch.isnan(roll.rewards).sum()),
-        "adv_abs_mean": float(advantages.abs().mean()),
-        "zero_adv_frac": float((advantages == 0).float().mean()),
-        "trained_samples": batch.size,
-        "loss": stats.loss,
-        "pg_loss": stats.pg_loss,
-        "kl": stats.kl,
-        "entropy": stats.entropy,
-        "clip_frac": stats.clip_frac,
-        "effective_positions": stats.effective_positions,
-        "grad_norm": stats.grad_norm,
-        "forwards": stats.forwards,
-        "rollout_logp_gap": stats.rollout_logp_gap,
-        "chosen_steps": chosen[:64],
-        "traj_steps_mean": float((torch.where(batch.valid, batch.step_map, -1).max(1).values + 1).float().mean()),
-        "nfe_mean": float(gen.nfe.float().mean()),
-        "gen_tokens_mean": float(gen.gen_tokens.float().mean()),
-        "lr": float(scheduler.get_last_lr()[0]),
-    }
-    if acc.num_processes > 1:
-        for key in ("reward_mean", "reward_task", "adv_abs_mean", "loss", "traj_steps_mean", "nfe_mean",
-                    "gen_tokens_mean", "zero_adv_frac"):
-            if record[key] is not None:
-                t = torch.tensor([record[key]], device=acc.device)
-                record[key] = float(acc.reduce(t, reduction="mean").item())
-    return record
 
 
 def _check_out_dir(out: Path, cfg: TrainConfig, resume: bool, main: bool) -> None:
