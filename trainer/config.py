@@ -230,5 +230,7 @@ class TrainConfig:
             close = difflib.get_close_matches(self.estimator.name, list(ESTIMATORS), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ValueError(f"estimator.name={self.estimator.name!r} is unknown{hint}; choose one of {', '.join(ESTIMATORS)}")
-        if self.estimator.name == "wd1" and self.loss.num_iterations > 1:
-            raise ValueError("wd1 is ratio-free: set loss.num_iterations=1")
+        from trainer.estimators import get_estimator
+
+        if get_estimator(self.estimator.name).ratio_free and self.loss.num_iterations > 1:
+            raise ValueError(f"{self.estimator.name} is ratio-free: set loss.num_iterations=1")

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from trainer.estimators.base import Estimator, ForwardPlan, TrainBatch, dummy_plan
-from trainer.losses import kl_estimate, norm_count, normalize, pg_token_loss, wd1_loss, wd1_weights
+from trainer.losses import kl_estimate, norm_count, normalize
 
 
 class NonFiniteError(RuntimeError):
@@ -159,18 +159,10 @@ def _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old_logp, ref, sha
         positions = (positions & (prob >= ecfg.low_prob_threshold)) | (plan.keep_mask & rows[:, None])
     parts = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clipped": 0.0, "positions": float(positions.sum())}
     denom = share(norm_count(positions, lcfg.norm, batch.trainable))
-    if estimator.objective == "wd1":
-        seq = (logp * positions).sum(1)  # summed over the completion, as wd1 does
-        n_groups = share(float(torch.unique(batch.groups[rows]).numel()))
-        loss = wd1_loss(seq, wd1_weights(batch.advantages, batch.groups, rows), batch.groups, n_groups)
-        parts["pg"] = float(loss.detach())
-        tok_extra = torch.zeros_like(logp)
-    else:
-        old = old_logp if old_logp is not None else logp.detach()
-        tok, clipped = pg_token_loss(logp, old, batch.advantages, lcfg.clip_eps_low, lcfg.clip_eps_high)
-        parts["clipped"] = float((clipped & positions).sum())
-        tok_extra = tok
-        loss = None
+    # the estimator's objective: a sequence-level loss (wd1) or per-token losses (REINFORCE / PPO-clip)
+    seq_loss, tok, own = estimator.objective(logp, old_logp, batch, rows, positions, lcfg, share)
+    parts.update(own)
+    tok_extra = tok
     if ref is not None and lcfg.beta > 0:
         kl = kl_estimate(logp, ref[0], lcfg.kl_type)
         parts["kl"] = float((kl.detach() * positions).sum())
@@ -183,9 +175,9 @@ def _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old_logp, ref, sha
             tok_extra = tok_extra + lcfg.entropy_coeff * ent
     if plan.weight is not None:
         tok_extra = tok_extra * plan.weight
-    if estimator.objective == "wd1":
+    if seq_loss is not None:  # regularisers (if any) are normalised per token on top
         reg = normalize(tok_extra, positions, lcfg.norm, batch.trainable, denom) if (ref is not None or ent is not None) else 0.0
-        total = loss + reg
+        total = seq_loss + reg
     else:
         total = normalize(tok_extra, positions, lcfg.norm, batch.trainable, denom)
         parts["pg"] = float(normalize(tok.detach(), positions, lcfg.norm, batch.trainable, denom))

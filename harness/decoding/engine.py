@@ -2,8 +2,7 @@
 
 One decoder serves evaluation and RL rollouts. For every completion position it records the
 row's decoding step at which it was committed (``step_map``) and the committed token's
-probability (``token_probs``) — for both families; the reference RLDF code records neither
-correctly for Dream.
+probability (``token_probs``), for both families.
 
 Batch invariance: prompts are left-padded, and every forward carries an attention mask and
 position ids that skip the padding, so a prompt's output does not depend on its batch mates.
@@ -16,14 +15,8 @@ start onwards against them (Fast-dLLM's approximation: the cached prefix saw the
 masked). With ``cache_refresh = N`` every N-th forward of a block runs in full again and
 rebuilds the cache, so the cached prefix is at most N - 1 forwards stale. Dream's logits lag by
 one position, so for Dream the cached prefix stops one token earlier and the window starts at
-``block_start - 1`` — the only place the shift appears here.
-
-Deliberate differences from the reference (Drift) rollouts (RLDF.md B.1-B.2), which matter when
-comparing numbers: cached forwards see the whole suffix (Drift truncates the context 128 tokens
-past the block, ``further_horizon``: faster, more approximate); Dream uses the same commit rules
-as LLaDA (Drift's Dream commits the block's first position unconditionally on the block's first
-forward and spreads static steps by a batch-averaged linspace schedule); every forward carries an
-attention mask and position ids for left-padded prompts (Drift's LLaDA path passes neither).
+``block_start - 1`` — the only place the shift appears here. How this differs from the
+reference (Drift) rollouts: README.md, "Where rldf differs from the reference code".
 """
 
 from __future__ import annotations

@@ -13,8 +13,7 @@ its own seed (``row_seed``) and batches are fixed slices of each rank's units (a
 missing record is decoded again whole), so an interrupted run resumes to exactly the records of
 an uninterrupted one with the same batch size and process count. Across batch sizes or process
 counts records agree exactly on CPU; GPU kernels are not exactly batch-invariant, so there
-near-tie tokens can differ (on an H100, a random tiny model changed 1-3% of completions in
-fp32 and a quarter to a third in bf16 between batch sizes 96 and 7).
+near-tie tokens can differ between batch sizes (README.md, "Decoding").
 """
 
 from __future__ import annotations

@@ -7,9 +7,8 @@ family differences live here and nowhere else:
 * **logit alignment**: LLaDA's logit at position i scores token i; Dream's logit at position
   i-1 scores token i (it was initialised from an AR model). ``logit_shift`` is 0 or 1 and
   ``aligned_logits``/``token_logprobs`` apply it, so callers always get "position i scores
-  token i". The reference RLDF trainer gets Dream's first completion token wrong (it uses the
-  logit at the token's own position); here the first completion token at absolute position P
-  uses the logit at P-1 by construction.
+  token i": the first completion token at absolute position P uses the logit at P-1 by
+  construction (README.md, "Where rldf differs from the reference code").
 * ids that can never be a real prediction (the mask token; Dream's unused "ghost" ids above
   it) get -inf before any softmax, in decoding and in training alike, so rollout
   probabilities and training log-probs are over the same support.

@@ -120,7 +120,11 @@ def test_coupled_masks_are_complementary_and_weighted():
 def test_wd1_uses_the_d1_forward_and_its_own_objective():
     est = get_estimator("wd1")
     (p,) = est.plan(_batch(), EstimatorConfig(name="wd1"), _rng())
-    assert est.objective == "wd1" and p.mask_completion.all() and p.mask_prompt is not None
+    from trainer.estimators.base import clipped_pg_objective
+
+    assert est.ratio_free and est.objective is not clipped_pg_objective
+    assert p.mask_completion.all() and p.mask_prompt is not None
+    assert get_estimator("d1").objective is clipped_pg_objective
 
 
 def test_planning_is_per_sample_not_per_batch():

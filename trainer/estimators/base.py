@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
@@ -111,14 +112,29 @@ def dummy_plan(batch: TrainBatch) -> ForwardPlan:
     )
 
 
+def clipped_pg_objective(logp: torch.Tensor, old_logp: torch.Tensor | None, batch: TrainBatch, rows: torch.Tensor,
+                         positions: torch.Tensor, lcfg: Any, share: Callable[[float], float]
+                         ) -> tuple[torch.Tensor | None, torch.Tensor, dict[str, float]]:
+    """REINFORCE (one iteration: ratio 1) or PPO-clip, per token: (no sequence loss, token
+    losses, logged parts). The common objective; an estimator may bring its own (wd1)."""
+    from trainer.losses import pg_token_loss
+
+    old = old_logp if old_logp is not None else logp.detach()
+    tok, clipped = pg_token_loss(logp, old, batch.advantages, lcfg.clip_eps_low, lcfg.clip_eps_high)
+    return None, tok, {"clipped": float((clipped & positions).sum())}
+
+
 @dataclass(frozen=True)
 class Estimator:
-    """A named estimator: its planning function and how its loss is formed."""
+    """A named estimator: its planning function, its objective and how its forwards combine."""
 
     name: str
     plan: Callable[..., list[ForwardPlan]]  # plan(batch, cfg: EstimatorConfig, rng: RowRNG) -> plans
     description: str
     filterable: bool = False  # the low-probability clip applies (rldf)
-    objective: str = "pg"  # "pg" (REINFORCE/PPO-clip per token) or "wd1" (ratio-free weighted likelihood)
+    # objective(logp, old_logp, batch, rows, positions, loss_cfg, share) -> (sequence loss | None,
+    # token losses [N, L], logged parts); ``share`` turns a local count into the data-parallel one
+    objective: Callable[..., tuple[torch.Tensor | None, torch.Tensor, dict[str, float]]] = clipped_pg_objective
+    ratio_free: bool = False  # no importance ratio, so no PPO iterations (wd1)
     sum_forwards: bool = False  # the update sums its forwards' losses (trace: a sum over steps) instead of averaging
     fresh_plan_per_iteration: bool = False  # PPO: new masks for every inner iteration (d1), old log-probs for each
