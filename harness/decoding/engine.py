@@ -103,6 +103,32 @@ def _fill_after_stop(
     return masked & done[:, None] & (idx[None, :] > first_stop[:, None])
 
 
+@dataclass
+class _Batch:
+    """A batch being decoded: the sequences and what is recorded per row as positions commit."""
+
+    x: torch.Tensor  # [B, P + L] prompt (left-padded) then completion, MASK where undecided
+    plen: int
+    attn: torch.Tensor | None  # attention mask and position ids; None when nothing is padded
+    pos: torch.Tensor | None
+    step_map: torch.Tensor
+    token_probs: torch.Tensor
+    row_steps: torch.Tensor  # steps in which each row committed something so far
+    nfe: torch.Tensor
+    generators: list[torch.Generator] | None
+    stop_ids: torch.Tensor
+    forwards: int = 0
+    snapshots: list[torch.Tensor] = field(default_factory=list)
+
+
+@dataclass
+class _BlockCache:
+    """The prefix keys/values of the current block and the rows they were computed for."""
+
+    kv: tuple | None = None
+    rows: torch.Tensor | None = None
+
+
 @torch.no_grad()
 def _decode_batch(
     lm: DiffusionLM,
@@ -111,142 +137,162 @@ def _decode_batch(
     row_seeds: list[int] | None,
     trace: bool,
 ) -> Generation:
-    device = lm.device
     start_time = time.perf_counter()
-    b = len(rows)
-    plen = max(len(r) for r in rows)
-    length = cfg.gen_length
+    batch = _start(lm, rows, cfg, row_seeds)
+    for blk in range(cfg.num_blocks):
+        _decode_block(lm, batch, cfg, blk, trace)
+    return _finish(lm, batch, rows, start_time)
+
+
+def _start(lm: DiffusionLM, rows: list[list[int]], cfg: SamplerConfig, row_seeds: list[int] | None) -> _Batch:
+    """Left-padded prompts followed by a fully masked completion, and empty records."""
+    device, b, length = lm.device, len(rows), cfg.gen_length
     prompt, prompt_attn = left_pad(rows, lm.pad_id, device)
     x = torch.cat((prompt, torch.full((b, length), lm.mask_id, dtype=torch.long, device=device)), dim=1)
     attn = torch.cat((prompt_attn, torch.ones((b, length), dtype=torch.long, device=device)), dim=1)
-    pos = position_ids(attn)
-    if bool(attn.all()):
-        attn_arg, pos_arg = None, None  # no padding: plain forward (identical result, faster kernels)
-    else:
-        attn_arg, pos_arg = attn, pos
-
-    step_map = torch.full((b, length), -1, dtype=torch.long, device=device)
-    token_probs = torch.zeros((b, length), dtype=torch.float32, device=device)
-    row_steps = torch.zeros(b, dtype=torch.long, device=device)
-    nfe = torch.zeros(b, dtype=torch.long, device=device)
+    padded = not bool(attn.all())  # no padding: plain forwards (identical result, faster kernels)
     generators = None
     if cfg.temperature > 0 or cfg.score == "random":
         seeds = row_seeds if row_seeds is not None else batch_row_seeds(cfg.seed, b)
         generators = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
-    stop_ids = torch.tensor(lm.stop_ids(), device=device)
-    shift = lm.logit_shift
-    forwards = 0
-    snapshots: list[torch.Tensor] = []
+    return _Batch(
+        x=x, plen=prompt.shape[1], attn=attn if padded else None, pos=position_ids(attn) if padded else None,
+        step_map=torch.full((b, length), -1, dtype=torch.long, device=device),
+        token_probs=torch.zeros((b, length), dtype=torch.float32, device=device),
+        row_steps=torch.zeros(b, dtype=torch.long, device=device), nfe=torch.zeros(b, dtype=torch.long, device=device),
+        generators=generators, stop_ids=torch.tensor(lm.stop_ids(), device=device),
+    )
 
-    for blk in range(cfg.num_blocks):
-        s, e = plen + blk * cfg.block_length, plen + (blk + 1) * cfg.block_length
-        schedule = cfg.static_schedule(blk) if cfg.remasking == "static" else None
-        cache = None
-        cache_rows: torch.Tensor | None = None
-        k = 0
-        while True:
-            block_masked = x[:, s:e] == lm.mask_id
-            active = block_masked.any(dim=1)
-            if not bool(active.any()) or (schedule is not None and k >= len(schedule)):
-                break
-            if cfg.cache_refresh and k and k % cfg.cache_refresh == 0:
-                cache = None  # refresh: this forward runs in full and rebuilds the prefix cache
-            # Only rows that still have masks in this block are computed: rows that finished the
-            # block (or stopped at EOS) wait without spending compute.
-            rows_idx = None if bool(active.all()) else active.nonzero().squeeze(1)
-            sub = (lambda t: t) if rows_idx is None else (lambda t, r=rows_idx: t.index_select(0, r))
-            a_arg = None if attn_arg is None else sub(attn_arg)
-            if cache is None:
-                out = lm.forward(
-                    sub(x), attention_mask=a_arg, position_ids=None if pos_arg is None else sub(pos_arg),
-                    use_cache=cfg.use_cache, logits_range=(s - shift, e - shift),
-                )
-                if cfg.use_cache:
-                    # the first forward of a block runs every active row; rows inactive now never
-                    # need this block's cache (a row only goes inactive once its block is done)
-                    cache = slice_cache(out.cache, s - shift)
-                    cache_rows = rows_idx
-            else:
-                w0 = s - shift
-                if rows_idx is not None and (cache_rows is None or len(cache_rows) != len(rows_idx)):
-                    # map the active rows onto the rows the cache was built for
-                    where = rows_idx if cache_rows is None else torch.searchsorted(cache_rows, rows_idx)
-                    use = tuple((k.index_select(0, where), v.index_select(0, where)) for k, v in cache)
-                    # active rows only shrink within a block: keep the smaller cache, drop the old one
-                    cache, cache_rows = use, rows_idx
-                else:
-                    use = cache
-                out = lm.forward(
-                    sub(x[:, w0:]), attention_mask=a_arg,
-                    position_ids=None if pos_arg is None else sub(pos_arg[:, w0:]),
-                    cache=use, logits_range=(0, e - s),
-                )
-            forwards += 1
-            nfe += active.long()
-            logits = lm.suppress(out.logits.float())  # [B_active, block, V]: entry j scores token s + j
-            gens = generators
-            if rows_idx is not None and generators is not None:
-                # idle rows draw nothing, so a row's random stream never depends on its batch mates
-                gens = [generators[i] for i in rows_idx.tolist()]
-            tokens, probs, scores = sample_tokens(logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.score, gens)
-            if rows_idx is not None:
-                tokens = torch.zeros((b, tokens.shape[1]), dtype=tokens.dtype, device=device).index_copy(0, rows_idx, tokens)
-                probs = torch.zeros((b, probs.shape[1]), dtype=probs.dtype, device=device).index_copy(0, rows_idx, probs)
-                scores = torch.zeros((b, scores.shape[1]), dtype=scores.dtype, device=device).index_copy(0, rows_idx, scores)
-            if cfg.defer_eos:
-                scores = torch.where(torch.isin(tokens, stop_ids), torch.full_like(scores, -1.0), scores)
-            scores = scores.masked_fill(~block_masked, float("-inf"))
-            if schedule is not None:
-                n = schedule[k]
-                order = torch.argsort(scores, dim=1, descending=True, stable=True)
-                rank = torch.empty_like(order)
-                rank.scatter_(1, order, torch.arange(order.shape[1], device=device).expand_as(order))
-                select = (rank < n) & block_masked
-            else:
-                select = (scores >= cfg.threshold) & block_masked
-                best = scores.argmax(dim=1)
-                none = ~select.any(dim=1) & active
-                select[none, best[none]] = True
-            select &= active[:, None]
-            block = x[:, s:e]
-            block[select] = tokens[select]
-            rel = slice(s - plen, e - plen)
-            step_map[:, rel] = torch.where(select, row_steps[:, None], step_map[:, rel])
-            token_probs[:, rel] = torch.where(select, probs, token_probs[:, rel])
-            committed = select.any(dim=1)
-            row_steps += committed.long()
-            if cfg.stop_at_eos:
-                fill = _fill_after_stop(x, plen, stop_ids, lm.pad_id, lm.mask_id)
-                if bool(fill.any()):
-                    comp = x[:, plen:]
-                    comp[fill] = lm.pad_id
-                    # filler joins the row's latest step; it was never sampled, so its probability is 1
-                    step_map[fill] = (row_steps - 1).clamp(min=0)[:, None].expand_as(step_map)[fill]
-                    token_probs[fill] = 1.0
-            if trace:
-                snapshots.append(x[:, plen:].clone().cpu())
-            k += 1
-    completion = x[:, plen:]
+
+def _decode_block(lm: DiffusionLM, batch: _Batch, cfg: SamplerConfig, blk: int, trace: bool) -> None:
+    """Forwards until block ``blk`` has no mask left (or its static schedule is spent)."""
+    s, e = batch.plen + blk * cfg.block_length, batch.plen + (blk + 1) * cfg.block_length
+    schedule = cfg.static_schedule(blk) if cfg.remasking == "static" else None
+    cache = _BlockCache()
+    k = 0
+    while True:
+        block_masked = batch.x[:, s:e] == lm.mask_id
+        active = block_masked.any(dim=1)
+        if not bool(active.any()) or (schedule is not None and k >= len(schedule)):
+            return
+        if cfg.cache_refresh and k and k % cfg.cache_refresh == 0:
+            cache = _BlockCache()  # refresh: this forward runs in full and rebuilds the prefix cache
+        # Only rows that still have masks in this block are computed: rows that finished the
+        # block (or stopped at EOS) wait without spending compute.
+        rows_idx = None if bool(active.all()) else active.nonzero().squeeze(1)
+        logits = _forward(lm, batch, cfg, s, e, rows_idx, cache)
+        batch.forwards += 1
+        batch.nfe += active.long()
+        tokens, probs, scores = _sample(batch, cfg, logits, rows_idx)
+        if cfg.defer_eos:
+            scores = torch.where(torch.isin(tokens, batch.stop_ids), torch.full_like(scores, -1.0), scores)
+        scores = scores.masked_fill(~block_masked, float("-inf"))
+        select = _select(cfg, scores, block_masked, active, None if schedule is None else schedule[k])
+        _commit(lm, batch, cfg, select, tokens, probs, s, e)
+        if trace:
+            batch.snapshots.append(batch.x[:, batch.plen:].clone().cpu())
+        k += 1
+
+
+def _forward(lm: DiffusionLM, batch: _Batch, cfg: SamplerConfig, s: int, e: int, rows_idx: torch.Tensor | None,
+             cache: _BlockCache) -> torch.Tensor:
+    """Logits [B_active, block, V] for block [s, e) (entry j scores token s + j), full or cached."""
+    shift = lm.logit_shift
+    sub = (lambda t: t) if rows_idx is None else (lambda t: t.index_select(0, rows_idx))
+    a_arg = None if batch.attn is None else sub(batch.attn)
+    if cache.kv is None:
+        out = lm.forward(
+            sub(batch.x), attention_mask=a_arg, position_ids=None if batch.pos is None else sub(batch.pos),
+            use_cache=cfg.use_cache, logits_range=(s - shift, e - shift),
+        )
+        if cfg.use_cache:
+            # the first forward of a block runs every active row; rows inactive now never
+            # need this block's cache (a row only goes inactive once its block is done)
+            cache.kv, cache.rows = slice_cache(out.cache, s - shift), rows_idx
+    else:
+        w0 = s - shift
+        if rows_idx is not None and (cache.rows is None or len(cache.rows) != len(rows_idx)):
+            # map the active rows onto the rows the cache was built for; active rows only shrink
+            # within a block, so keep the smaller cache and drop the old one
+            where = rows_idx if cache.rows is None else torch.searchsorted(cache.rows, rows_idx)
+            cache.kv = tuple((k.index_select(0, where), v.index_select(0, where)) for k, v in cache.kv)
+            cache.rows = rows_idx
+        out = lm.forward(
+            sub(batch.x[:, w0:]), attention_mask=a_arg,
+            position_ids=None if batch.pos is None else sub(batch.pos[:, w0:]),
+            cache=cache.kv, logits_range=(0, e - s),
+        )
+    return lm.suppress(out.logits.float())
+
+
+def _sample(batch: _Batch, cfg: SamplerConfig, logits: torch.Tensor, rows_idx: torch.Tensor | None
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(tokens, probabilities, scores) [B, block] for every row; idle rows get zeros."""
+    gens = batch.generators
+    if rows_idx is not None and gens is not None:
+        # idle rows draw nothing, so a row's random stream never depends on its batch mates
+        gens = [gens[i] for i in rows_idx.tolist()]
+    tokens, probs, scores = sample_tokens(logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.score, gens)
+    if rows_idx is None:
+        return tokens, probs, scores
+    b = batch.x.shape[0]
+    return tuple(torch.zeros((b, t.shape[1]), dtype=t.dtype, device=t.device).index_copy(0, rows_idx, t)
+                 for t in (tokens, probs, scores))  # type: ignore[return-value]
+
+
+def _select(cfg: SamplerConfig, scores: torch.Tensor, block_masked: torch.Tensor, active: torch.Tensor,
+            n_static: int | None) -> torch.Tensor:
+    """Which masked positions commit now: the ``n_static`` best (static), or all at or above the
+    threshold and at least each active row's best (threshold). Ties go to the lower index."""
+    if n_static is not None:
+        order = torch.argsort(scores, dim=1, descending=True, stable=True)
+        rank = torch.empty_like(order)
+        rank.scatter_(1, order, torch.arange(order.shape[1], device=scores.device).expand_as(order))
+        select = (rank < n_static) & block_masked
+    else:
+        select = (scores >= cfg.threshold) & block_masked
+        best = scores.argmax(dim=1)
+        none = ~select.any(dim=1) & active
+        select[none, best[none]] = True
+    return select & active[:, None]
+
+
+def _commit(lm: DiffusionLM, batch: _Batch, cfg: SamplerConfig, select: torch.Tensor, tokens: torch.Tensor,
+            probs: torch.Tensor, s: int, e: int) -> None:
+    """Write the selected tokens, their step and probability; fill after a finished stop token."""
+    block = batch.x[:, s:e]
+    block[select] = tokens[select]
+    rel = slice(s - batch.plen, e - batch.plen)
+    batch.step_map[:, rel] = torch.where(select, batch.row_steps[:, None], batch.step_map[:, rel])
+    batch.token_probs[:, rel] = torch.where(select, probs, batch.token_probs[:, rel])
+    batch.row_steps += select.any(dim=1).long()
+    if not cfg.stop_at_eos:
+        return
+    fill = _fill_after_stop(batch.x, batch.plen, batch.stop_ids, lm.pad_id, lm.mask_id)
+    if bool(fill.any()):
+        comp = batch.x[:, batch.plen:]
+        comp[fill] = lm.pad_id
+        # filler joins the row's latest step; it was never sampled, so its probability is 1
+        batch.step_map[fill] = (batch.row_steps - 1).clamp(min=0)[:, None].expand_as(batch.step_map)[fill]
+        batch.token_probs[fill] = 1.0
+
+
+def _finish(lm: DiffusionLM, batch: _Batch, rows: list[list[int]], start_time: float) -> Generation:
+    """The completions as a ``Generation`` (text cut at the first stop token)."""
+    completion = batch.x[:, batch.plen:]
     if bool((completion == lm.mask_id).any()):
         raise RuntimeError("decoder left mask tokens in the completion (static schedule too short?)")
-    is_stop = torch.isin(completion, stop_ids)
-    idx = torch.arange(length, device=device)
-    gen_tokens = torch.where(is_stop, idx, length).min(dim=1).values
+    length = completion.shape[1]
+    idx = torch.arange(length, device=completion.device)
+    gen_tokens = torch.where(torch.isin(completion, batch.stop_ids), idx, length).min(dim=1).values
     texts = []
-    for i in range(b):
+    for i in range(len(rows)):
         ids = completion[i, : int(gen_tokens[i])].tolist()
         texts.append(lm.tokenizer.decode(ids, skip_special_tokens=True) if lm.tokenizer is not None else "")
     return Generation(
-        prompt_ids=rows,
-        completion_ids=completion.cpu(),
-        text=texts,
-        step_map=step_map.cpu(),
-        token_probs=token_probs.cpu(),
-        nfe=nfe.cpu(),
-        gen_tokens=gen_tokens.cpu(),
-        wall_time=time.perf_counter() - start_time,
-        forwards=forwards,
-        trace=snapshots,
+        prompt_ids=rows, completion_ids=completion.cpu(), text=texts, step_map=batch.step_map.cpu(),
+        token_probs=batch.token_probs.cpu(), nfe=batch.nfe.cpu(), gen_tokens=gen_tokens.cpu(),
+        wall_time=time.perf_counter() - start_time, forwards=batch.forwards, trace=batch.snapshots,
     )
 
 
