@@ -22,6 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,49 +129,115 @@ def evaluate_task(
     protocol = load_protocol(protocol)
     if samples is not None:
         protocol = protocol.with_changes(samples=samples)
-    items, n_available = select_items(task, protocol, limit, split, source, examples)
-    shard = current_shard(distributed)
-    family = prompt_family(protocol.template, lm)
-    prompts = build_prompts(task, items, family, protocol.shots)
-    state = state_hash(lm.net)
-    prefix = key_prefix(weights_hash or state, protocol.hash)
-    k = protocol.samples
-    units = [(i, s) for i in range(len(items)) for s in range(k)]
-    keys = [record_key(prefix, items[i].id, s) for i, s in units]
-
+    plan = _plan(lm, task, protocol, limit, split, source, examples, weights_hash, distributed)
     store, done = None, {}
     if out_dir is not None:
-        out = Path(out_dir)
-        ensure_writable(out)
-        store = RecordStore(out, shard.rank)
-        done = store.resume(prefix, seed, set(keys), task.version)
-    mine = [j for j in range(len(units)) if shard.owns(j)]
-    regrade = [j for j in mine if keys[j] in done and done[keys[j]].get("task_version") != task.version]
+        ensure_writable(Path(out_dir))
+        store = RecordStore(Path(out_dir), plan.shard.rank)
+        done = store.resume(plan.prefix, seed, set(plan.keys), task.version)
+    fresh = _regrade(plan, done, store) + _decode_missing(plan, lm, done, store, seed, batch_size, progress)
+    ordered, decoded = _merge(plan, done, fresh)
+    wall = time.perf_counter() - t0
+    new_tokens = sum(r.get("gen_tokens") or 0 for r in ordered if r["key"] not in done)
+    speed = {
+        **speed_stats(ordered, protocol.sampler.gen_length),
+        "wall_seconds": wall,
+        "tokens_per_second": new_tokens / wall if decoded else None,
+        "decoded_samples": decoded,
+        "resumed_samples": len(plan.keys) - decoded,
+        "world_size": plan.shard.world,
+    }
+    k = protocol.samples
+    result = build_result(
+        [ordered[i * k : (i + 1) * k] for i in range(len(plan.items))],
+        model=_model_section(lm, model_id, weights_hash, plan.state, model_meta),
+        task={
+            "name": task.name, "version": task.version, "kind": task.kind,
+            "split": split or (None if examples is not None else task.default_split),
+            "source": None if source is None else str(source), "n_available": plan.n_available, "limit": limit,
+        },
+        protocol={**protocol.to_record(), "prompt_family": plan.family},
+        samples=k, parser=protocol.parser, majority=task.kind == "math", speed=speed, seed=seed,
+        started_at=started, finished_at=now_iso(),
+    )
+    if store is not None:
+        if plan.shard.is_main:
+            store.finalize(ordered)
+            result.save(store.dir / RESULTS)
+        plan.shard.barrier()
+    acc = result.metrics["accuracy"]
+    log.info("%s on %s (%s): accuracy %.4f over %d items, %.1fs", result.model["id"], task.name, protocol.name, acc.value, acc.n, wall)
+    return result
+
+
+@dataclass
+class _Plan:
+    """What one evaluation covers: items, prompts, the (item, sample) units and their keys."""
+
+    task: Task
+    protocol: Protocol
+    items: list[Example]
+    n_available: int
+    shard: Any
+    family: str
+    prompts: list[str]
+    state: str  # hash of the weights in memory
+    prefix: str  # resume-key prefix (weights and protocol)
+    units: list[tuple[int, int]]  # (item index, sample)
+    keys: list[str]
+
+
+def _plan(lm: Any, task: Task, protocol: Protocol, limit: int | None, split: str | None, source: Any,
+          examples: Sequence[Example] | None, weights_hash: str | None, distributed: bool | None) -> _Plan:
+    items, n_available = select_items(task, protocol, limit, split, source, examples)
+    family = prompt_family(protocol.template, lm)
+    state = state_hash(lm.net)
+    prefix = key_prefix(weights_hash or state, protocol.hash)
+    units = [(i, s) for i in range(len(items)) for s in range(protocol.samples)]
+    return _Plan(task, protocol, items, n_available, current_shard(distributed), family,
+                 build_prompts(task, items, family, protocol.shots), state, prefix, units,
+                 [record_key(prefix, items[i].id, s) for i, s in units])
+
+
+def _regrade(plan: _Plan, done: dict[str, dict], store: Any) -> list[dict[str, Any]]:
+    """Records of this rank graded by another verifier version: keep the completion, grade again."""
+    keys, task = plan.keys, plan.task
+    regrade = [j for j in range(len(plan.units)) if plan.shard.owns(j) and keys[j] in done
+               and done[keys[j]].get("task_version") != task.version]
+    if not regrade:
+        return []
+    verdicts = task.verify_many([done[keys[j]]["completion"] for j in regrade],
+                                [plan.items[plan.units[j][0]] for j in regrade])
+    fresh = [apply_verdict(done[keys[j]], v, task.version) for j, v in zip(regrade, verdicts)]
+    if store is not None:
+        store.append(fresh)
+    return fresh
+
+
+def _decode_missing(plan: _Plan, lm: Any, done: dict[str, dict], store: Any, seed: int, batch_size: int | None,
+                    progress: bool) -> list[dict[str, Any]]:
+    """Decode and grade this rank's units that have no record yet; append each batch's records."""
+    keys, units, items, task = plan.keys, plan.units, plan.items, plan.task
+    mine = [j for j in range(len(units)) if plan.shard.owns(j)]
     bs = batch_size or DEFAULT_BATCH_SIZE
     # Batches are fixed slices of this rank's units, and a batch with any record missing is
     # decoded again whole: GPU kernels are not exactly batch-invariant, so a resumed run only
     # reproduces an uninterrupted one if every unit is decoded beside the same batch mates.
     batches = [mine[c : c + bs] for c in range(0, len(mine), bs)]
     todo = [b for b in batches if any(keys[j] not in done for j in b)]
-
     fresh: list[dict[str, Any]] = []
-    if regrade:  # graded by another verifier version: keep the completion, grade again
-        verdicts = task.verify_many([done[keys[j]]["completion"] for j in regrade], [items[units[j][0]] for j in regrade])
-        fresh += [apply_verdict(done[keys[j]], v, task.version) for j, v in zip(regrade, verdicts)]
-        if store is not None:
-            store.append(fresh)
-    unit = "item" if k == 1 else "sample"
-    desc = f"{task.name}" + (f" (rank {shard.rank}/{shard.world})" if shard.world > 1 else "")
-    with _progress(progress and shard.is_main, desc, sum(map(len, todo)), unit) as advance:
+    unit = "item" if plan.protocol.samples == 1 else "sample"
+    desc = f"{task.name}" + (f" (rank {plan.shard.rank}/{plan.shard.world})" if plan.shard.world > 1 else "")
+    with _progress(progress and plan.shard.is_main, desc, sum(map(len, todo)), unit) as advance:
         for chunk in todo:
             exs = [items[units[j][0]] for j in chunk]
             seeds = [row_seed(seed, items[i].id, s) for i, s in (units[j] for j in chunk)]
-            gen = decode(lm, [prompts[units[j][0]] for j in chunk], protocol.sampler, row_seeds=seeds)
+            gen = decode(lm, [plan.prompts[units[j][0]] for j in chunk], plan.protocol.sampler, row_seeds=seeds)
             need = [r for r, j in enumerate(chunk) if keys[j] not in done]
             verdicts = task.verify_many([gen.text[r] for r in need], [exs[r] for r in need])
             recs = [
                 make_record(
-                    key=keys[chunk[r]], example=exs[r], sample=units[chunk[r]][1], prompt=prompts[units[chunk[r]][0]],
+                    key=keys[chunk[r]], example=exs[r], sample=units[chunk[r]][1], prompt=plan.prompts[units[chunk[r]][0]],
                     completion=gen.text[r], verdict=v, task_version=task.version, nfe=int(gen.nfe[r]),
                     gen_tokens=int(gen.gen_tokens[r]), seed=seed, row_seed=seeds[r],
                 )
@@ -180,44 +247,19 @@ def evaluate_task(
                 store.append(recs)
             fresh += recs
             advance(len(chunk))
+    return fresh
 
+
+def _merge(plan: _Plan, done: dict[str, dict], fresh: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Every unit's record in unit order (resumed ones plus every rank's new ones), and how many
+    were decoded in this run."""
     merged = dict(done)
     decoded = 0
-    for part in shard.gather(fresh):
+    for part in plan.shard.gather(fresh):
         for rec in part:
             decoded += rec["key"] not in done
             merged[rec["key"]] = rec
-    missing = [key for key in keys if key not in merged]
+    missing = [key for key in plan.keys if key not in merged]
     if missing:
         raise RuntimeError(f"evaluation finished without records for {len(missing)} unit(s), e.g. {missing[0]}")
-    ordered = [merged[key] for key in keys]
-    wall = time.perf_counter() - t0
-    new_tokens = sum(merged[key].get("gen_tokens") or 0 for key in keys if key not in done)
-    speed = {
-        **speed_stats(ordered, protocol.sampler.gen_length),
-        "wall_seconds": wall,
-        "tokens_per_second": new_tokens / wall if decoded else None,
-        "decoded_samples": decoded,
-        "resumed_samples": len(keys) - decoded,
-        "world_size": shard.world,
-    }
-    result = build_result(
-        [ordered[i * k : (i + 1) * k] for i in range(len(items))],
-        model=_model_section(lm, model_id, weights_hash, state, model_meta),
-        task={
-            "name": task.name, "version": task.version, "kind": task.kind,
-            "split": split or (None if examples is not None else task.default_split),
-            "source": None if source is None else str(source), "n_available": n_available, "limit": limit,
-        },
-        protocol={**protocol.to_record(), "prompt_family": family},
-        samples=k, parser=protocol.parser, majority=task.kind == "math", speed=speed, seed=seed,
-        started_at=started, finished_at=now_iso(),
-    )
-    if store is not None:
-        if shard.is_main:
-            store.finalize(ordered)
-            result.save(store.dir / RESULTS)
-        shard.barrier()
-    acc = result.metrics["accuracy"]
-    log.info("%s on %s (%s): accuracy %.4f over %d items, %.1fs", result.model["id"], task.name, protocol.name, acc.value, acc.n, wall)
-    return result
+    return [merged[key] for key in plan.keys], decoded
