@@ -71,16 +71,11 @@ def run_update(
     ``replan(it)`` gives inner iteration ``it``'s forwards for estimators that draw fresh masks
     per PPO iteration (d1); without it they reuse ``plans``.
     """
-    lcfg, ecfg = cfg.loss, cfg.estimator
+    lcfg = cfg.loss
     want_entropy = lcfg.entropy_coeff != 0
     ppo = lcfg.num_iterations > 1
-    rounds = [plans]  # the plans of each inner iteration (one shared list unless the estimator re-plans)
-    if ppo and estimator.fresh_plan_per_iteration and replan is not None:
-        rounds += [replan(it) for it in range(1, lcfg.num_iterations)]
-    n_local = torch.tensor([max(len(r) for r in rounds)], device=batch.completion.device)
-    k_pad = int(accelerator.reduce(n_local, reduction="max").item()) if accelerator.num_processes > 1 else int(n_local)
-    k_pad = max(k_pad, 1)
-    rounds = [r + [dummy_plan(batch) for _ in range(k_pad - len(r))] for r in rounds]
+    rounds = _padded_rounds(batch, plans, estimator, lcfg.num_iterations, accelerator, replan)
+    k_pad = len(rounds[0])
     # sampled forwards estimate one expectation: average them; trace's forwards are the steps of a sum
     scale = 1 if estimator.sum_forwards else k_pad
 
@@ -92,29 +87,20 @@ def run_update(
         if ref_lm is not None:
             ref = [[_logprobs(ref_lm, None, p, batch, want_entropy) for p in r] for r in rounds]
 
-    world = accelerator.num_processes
-
-    def share(local: float) -> float:
-        """max(1, global count) / world: the denominator that makes DDP's averaged gradient exact."""
-        if world == 1:
-            return max(1.0, local)
-        t = torch.tensor([local], device=batch.completion.device, dtype=torch.float64)
-        return max(1.0, float(accelerator.reduce(t, reduction="sum").item())) / world
-
     stats = UpdateStats(forwards=k_pad * lcfg.num_iterations)
     n_valid = float(batch.valid[batch.trainable].sum())
-    gaps = []
+    gaps: list[float] = []
     for it in range(lcfg.num_iterations):
         r = min(it, len(rounds) - 1)
-        plans = rounds[r]
         totals = {"loss": 0.0, "pg": 0.0, "kl": 0.0, "ent": 0.0, "clipped": 0.0, "positions": 0.0}
-        for i, plan in enumerate(plans):
-            last = i == len(plans) - 1
+        for i, plan in enumerate(rounds[r]):
+            last = i == len(rounds[r]) - 1
             sync = contextlib.nullcontext() if last or accelerator.num_processes == 1 else accelerator.no_sync(train_net)
             with sync, accelerator.autocast():
                 logp, ent = _logprobs(lm, train_net, plan, batch, want_entropy)
-                loss, parts = _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old[r][i] if old else None,
-                                         ref[r][i] if ref else None, share)
+                loss, parts = _plan_loss(logp, ent, plan, batch, estimator, lcfg, cfg.estimator,
+                                         old[r][i] if old else None, ref[r][i] if ref else None,
+                                         _data_parallel_share(accelerator, batch))
                 loss = loss / scale
             if not math.isfinite(float(loss.detach())):
                 raise NonFiniteError(f"non-finite loss ({float(loss.detach())}) in forward {i}")
@@ -125,16 +111,8 @@ def run_update(
             for key in ("pg", "kl", "ent", "clipped", "positions"):
                 totals[key] += parts[key]
             if plan.steps is not None and not ppo:
-                cur = plan.keep_mask & plan.active[:, None]
-                if bool(cur.any()):
-                    rollout_lp = torch.log(batch.token_probs.clamp_min(1e-10))
-                    gaps.append(float((logp.detach() - rollout_lp)[cur].abs().mean()))
-        grad_norm = _clip(accelerator, train_net, cfg.optim.grad_clip)
-        if not math.isfinite(grad_norm):
-            raise NonFiniteError(f"non-finite gradient norm ({grad_norm})")
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+                gaps += _rollout_gap(logp, plan, batch)
+        grad_norm = _step(accelerator, train_net, optimizer, scheduler, cfg.optim.grad_clip)
         positions = max(totals["positions"], 1.0)
         stats.loss = totals["loss"]
         stats.pg_loss = totals["pg"] / scale
@@ -145,6 +123,53 @@ def run_update(
         stats.grad_norm = grad_norm
     stats.rollout_logp_gap = sum(gaps) / len(gaps) if gaps else None
     return stats
+
+
+def _padded_rounds(batch: TrainBatch, plans: list[ForwardPlan], estimator: Estimator, iterations: int,
+                   accelerator: Any, replan: Callable[[int], list[ForwardPlan]] | None) -> list[list[ForwardPlan]]:
+    """The forwards of each inner iteration (one shared list unless the estimator re-plans), padded
+    with forwards that train nothing to the same count on every process (sharded launchers need it)."""
+    rounds = [plans]
+    if iterations > 1 and estimator.fresh_plan_per_iteration and replan is not None:
+        rounds += [replan(it) for it in range(1, iterations)]
+    n_local = torch.tensor([max(len(r) for r in rounds)], device=batch.completion.device)
+    k_pad = int(accelerator.reduce(n_local, reduction="max").item()) if accelerator.num_processes > 1 else int(n_local)
+    k_pad = max(k_pad, 1)
+    return [r + [dummy_plan(batch) for _ in range(k_pad - len(r))] for r in rounds]
+
+
+def _data_parallel_share(accelerator: Any, batch: TrainBatch) -> Callable[[float], float]:
+    """local count -> max(1, global count) / world: the denominator that makes the data-parallel
+    averaged gradient exact."""
+    world = accelerator.num_processes
+
+    def share(local: float) -> float:
+        if world == 1:
+            return max(1.0, local)
+        t = torch.tensor([local], device=batch.completion.device, dtype=torch.float64)
+        return max(1.0, float(accelerator.reduce(t, reduction="sum").item())) / world
+
+    return share
+
+
+def _rollout_gap(logp: torch.Tensor, plan: ForwardPlan, batch: TrainBatch) -> list[float]:
+    """Mean |log p_train - log p_rollout| on the tokens committed at the replayed step (if any)."""
+    cur = plan.keep_mask & plan.active[:, None]
+    if not bool(cur.any()):
+        return []
+    rollout_lp = torch.log(batch.token_probs.clamp_min(1e-10))
+    return [float((logp.detach() - rollout_lp)[cur].abs().mean())]
+
+
+def _step(accelerator: Any, net: Any, optimizer: Any, scheduler: Any, grad_clip: float) -> float:
+    """Clip, step the optimizer and the schedule, clear gradients; returns the gradient norm."""
+    grad_norm = _clip(accelerator, net, grad_clip)
+    if not math.isfinite(grad_norm):
+        raise NonFiniteError(f"non-finite gradient norm ({grad_norm})")
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return grad_norm
 
 
 def _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old_logp, ref, share=lambda x: x):
