@@ -196,25 +196,7 @@ def load_spec(path: str | Path) -> Spec:
     if groups and any(r.group is None for r in rows):
         raise UserError(f"{src}: when 'groups' are defined every row needs a 'group'")
 
-    cols = _mapping(_require(raw, "columns", src), f"{src}: columns")
-    tasks = []
-    for i, t in enumerate(cols.get("tasks") or []):
-        where = f"{src}: columns.tasks[{i}]"
-        t = {"name": t} if isinstance(t, str) else _mapping(t, where)
-        name = str(_require(t, "name", where))
-        tasks.append(TaskSpec(name, str(t.get("label", name)), str(t.get("metric", metric))))
-    if not tasks:
-        raise UserError(f"{src}: columns.tasks must list at least one task")
-    variants = None
-    if cols.get("variants") is not None:
-        v = _mapping(cols["variants"], f"{src}: columns.variants")
-        key = str(_require(v, "key", f"{src}: columns.variants"))
-        variants = VariantSpec(
-            key=key,
-            name=str(v.get("name", key.rsplit(".", 1)[-1])),
-            values=_str_list(_require(v, "values", f"{src}: columns.variants"), f"{src}: columns.variants.values"),
-            label=str(v.get("label", "{value}")),
-        )
+    tasks, variants = _columns(raw, src, metric)
 
     for gi, g in enumerate(groups):
         if g.baseline is not None and g.baseline not in ids:
@@ -223,16 +205,7 @@ def load_spec(path: str | Path) -> Spec:
     if baseline is not None and str(baseline) not in ids:
         raise UserError(f"{src}: baseline '{baseline}' is not a row id ({', '.join(ids)})")
 
-    reported = []
-    for i, ref in enumerate(raw.get("reported") or []):
-        where = f"{src}: reported[{i}]"
-        ref = _mapping(ref, where)
-        reported.append(ReportedRef(
-            file=_resolve_reported(str(_require(ref, "file", where)), path.parent, where),
-            entry=str(_require(ref, "entry", where)),
-            label=ref.get("label"),
-        ))
-
+    reported = _reported_refs(raw, src, path.parent)
     scope = str(raw.get("protocol_scope", "column"))
     if scope not in SCOPES:
         raise UserError(f"{src}: protocol_scope '{scope}' must be one of {', '.join(SCOPES)}")
@@ -247,6 +220,43 @@ def load_spec(path: str | Path) -> Spec:
         baseline=str(baseline) if baseline is not None else None, reported=reported,
         protocol_scope=scope, n_boot=n_boot, seed=int(boot.get("seed", DEFAULT_SEED)), source=src,
     )
+
+
+def _columns(raw: dict[str, Any], src: str, metric: str) -> tuple[list[TaskSpec], VariantSpec | None]:
+    """``columns.tasks`` (each with its metric) and the optional ``columns.variants``."""
+    cols = _mapping(_require(raw, "columns", src), f"{src}: columns")
+    tasks = []
+    for i, t in enumerate(cols.get("tasks") or []):
+        where = f"{src}: columns.tasks[{i}]"
+        t = {"name": t} if isinstance(t, str) else _mapping(t, where)
+        name = str(_require(t, "name", where))
+        tasks.append(TaskSpec(name, str(t.get("label", name)), str(t.get("metric", metric))))
+    if not tasks:
+        raise UserError(f"{src}: columns.tasks must list at least one task")
+    if cols.get("variants") is None:
+        return tasks, None
+    v = _mapping(cols["variants"], f"{src}: columns.variants")
+    key = str(_require(v, "key", f"{src}: columns.variants"))
+    return tasks, VariantSpec(
+        key=key,
+        name=str(v.get("name", key.rsplit(".", 1)[-1])),
+        values=_str_list(_require(v, "values", f"{src}: columns.variants"), f"{src}: columns.variants.values"),
+        label=str(v.get("label", "{value}")),
+    )
+
+
+def _reported_refs(raw: dict[str, Any], src: str, spec_dir: Path) -> list[ReportedRef]:
+    """The ``reported`` entries, each file found next to the spec or among the shipped ones."""
+    refs = []
+    for i, ref in enumerate(raw.get("reported") or []):
+        where = f"{src}: reported[{i}]"
+        ref = _mapping(ref, where)
+        refs.append(ReportedRef(
+            file=_resolve_reported(str(_require(ref, "file", where)), spec_dir, where),
+            entry=str(_require(ref, "entry", where)),
+            label=ref.get("label"),
+        ))
+    return refs
 
 
 def _resolve_reported(name: str, spec_dir: Path, where: str) -> Path:

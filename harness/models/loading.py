@@ -277,6 +277,12 @@ def load_model(
             if shown:
                 hf_logging.enable_progress_bar()
     net.to(device).eval()
+    return _describe(net, config, family, path, str(path_or_hub_id))
+
+
+def _describe(net: nn.Module, config: Any, family: str, path: Path, name: str) -> DiffusionLM:
+    """The ``DiffusionLM`` of a loaded network: tokenizer and special ids (config first, then the
+    tokenizer, then the family's defaults), and the ids no prediction may take."""
     tokenizer = _load_tokenizer(path)
     mask_id = getattr(config, "mask_token_id", None)
     if mask_id is None:
@@ -305,7 +311,7 @@ def load_model(
         tokenizer=tokenizer,
         eot_id=eot_id,
         bos_id=_first(getattr(config, "bos_token_id", None)),
-        name=str(path_or_hub_id),
+        name=name,
         path=str(path),
         suppressed_ids=suppressed,
     )
