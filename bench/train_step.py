@@ -55,16 +55,10 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
-    from dataclasses import replace
-
     from accelerate import Accelerator
 
     from harness.config_io import load_config
-    from harness.decoding import decode
     from trainer.config import TrainConfig
-    from trainer.estimators import RowRNG, get_estimator
-    from trainer.rollout import Rollout, to_train_batch
-    from trainer.update import run_update
 
     overrides = [f"rollout.group_size={args.group}", f"rollout.prompts_per_step={args.prompts}"]
     if args.gen_length:
@@ -76,26 +70,8 @@ def main() -> None:
     acc = Accelerator(cpu=args.device == "cpu")
     lm, prompts, task, items = _load(args, cfg)
     lm.net.to(acc.device)
-    rows = [p for p in prompts for _ in range(args.group)]
-    seeds = list(range(len(rows)))
-
-    sync()
-    t0 = time.perf_counter()
-    gen = decode(lm, rows, cfg.rollout.sampler, batch_size=cfg.rollout.batch_size, row_seeds=seeds)
-    sync()
-    rollout_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if task is not None:
-        verdicts = task.verify_many(gen.text, [e for e in items for _ in range(args.group)])
-        rewards = torch.tensor([float("nan") if v.score is None else v.score for v in verdicts])
-    else:
-        rewards = (torch.rand(len(rows), generator=torch.Generator().manual_seed(0)) > 0.5).float()
-    reward_s = time.perf_counter() - t0
-    groups = torch.arange(args.prompts).repeat_interleave(args.group)
-    roll = Rollout(gen, rewards, groups, torch.arange(len(rows)), [], rollout_s, reward_s)
-    batch = to_train_batch(roll, lm, cfg, acc.device)
-    if task is None:
-        batch.trainable[:] = True
+    batch, gen, rollout_s, reward_s = _rollout(args, cfg, lm, prompts, task, items, acc.device)
+    rows = gen.prompt_ids
 
     if args.device != "cpu":
         from harness.models.base import enable_activation_checkpointing
@@ -115,25 +91,8 @@ def main() -> None:
     }
     print(f"rollout {rollout_s:.2f}s reward {reward_s:.3f}s nfe {results['rollout_nfe_mean']:.1f}", flush=True)
     for name in args.estimators.split(","):
-        ecfg = replace(cfg, estimator=replace(cfg.estimator, name=name))
-        est = get_estimator(name)
-        times, forwards = [], 0
-        for r in range(args.repeats + 1):
-            plans = est.plan(batch, ecfg.estimator, RowRNG(0, r, batch.sample_ids))
-            sync()
-            t0 = time.perf_counter()
-            stats = run_update(lm, net, None, batch, plans, est, ecfg, acc, opt, sched)
-            sync()
-            if r:  # the first run warms up kernels and allocator
-                times.append(time.perf_counter() - t0)
-            forwards = stats.forwards
-        upd = statistics.median(times)
-        results["estimators"][name] = {
-            "update_seconds": upd, "forwards_per_step": forwards,
-            "step_seconds": rollout_s + reward_s + upd,
-            "peak_gpu_gib": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None,
-        }
-        print(f"{name:15s} update {upd:.3f}s forwards {forwards}", flush=True)
+        results["estimators"][name] = _time_update(args, cfg, name, lm, net, batch, acc, opt, sched)
+        results["estimators"][name]["step_seconds"] += rollout_s + reward_s
     base = results["estimators"].get("all_masking")
     if base and "rldf" in results["estimators"]:
         r = results["estimators"]["rldf"]
@@ -146,6 +105,60 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
+
+
+def _rollout(args, cfg, lm, prompts, task, items, device):
+    """One rollout batch, decoded and graded once (random 0/1 rewards for random-weight models)."""
+    from harness.decoding import decode
+    from trainer.rollout import Rollout, to_train_batch
+
+    rows = [p for p in prompts for _ in range(args.group)]
+    seeds = list(range(len(rows)))
+
+    sync()
+    t0 = time.perf_counter()
+    gen = decode(lm, rows, cfg.rollout.sampler, batch_size=cfg.rollout.batch_size, row_seeds=seeds)
+    sync()
+    rollout_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if task is not None:
+        verdicts = task.verify_many(gen.text, [e for e in items for _ in range(args.group)])
+        rewards = torch.tensor([float("nan") if v.score is None else v.score for v in verdicts])
+    else:
+        rewards = (torch.rand(len(rows), generator=torch.Generator().manual_seed(0)) > 0.5).float()
+    reward_s = time.perf_counter() - t0
+    groups = torch.arange(args.prompts).repeat_interleave(args.group)
+    roll = Rollout(gen, rewards, groups, torch.arange(len(rows)), [], rollout_s, reward_s)
+    batch = to_train_batch(roll, lm, cfg, device)
+    if task is None:
+        batch.trainable[:] = True
+
+    return batch, gen, rollout_s, reward_s
+
+
+def _time_update(args, cfg, name, lm, net, batch, acc, opt, sched) -> dict:
+    """Median update time of estimator ``name`` on the batch (after one warm-up run)."""
+    from dataclasses import replace
+
+    from trainer.estimators import RowRNG, get_estimator
+    from trainer.update import run_update
+
+    ecfg = replace(cfg, estimator=replace(cfg.estimator, name=name))
+    est = get_estimator(name)
+    times, forwards = [], 0
+    for r in range(args.repeats + 1):
+        plans = est.plan(batch, ecfg.estimator, RowRNG(0, r, batch.sample_ids))
+        sync()
+        t0 = time.perf_counter()
+        stats = run_update(lm, net, None, batch, plans, est, ecfg, acc, opt, sched)
+        sync()
+        if r:  # the first run warms up kernels and allocator
+            times.append(time.perf_counter() - t0)
+        forwards = stats.forwards
+    upd = statistics.median(times)
+    print(f"{name:15s} update {upd:.3f}s forwards {forwards}", flush=True)
+    return {"update_seconds": upd, "forwards_per_step": forwards, "step_seconds": upd,
+            "peak_gpu_gib": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None}
 
 
 def _load(args, cfg):
