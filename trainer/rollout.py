@@ -21,9 +21,12 @@ import torch
 
 from harness.decoding import Generation, decode
 from harness.io import atomic_write_text
+from harness.models.base import DiffusionLM
 from harness.padding import left_pad
 from harness.seeds import derive_seed
+from tasks.base import Example, Task
 from trainer.advantages import group_advantages
+from trainer.config import TrainConfig
 from trainer.estimators.base import TrainBatch
 from trainer.schedules import valid_positions
 
@@ -42,7 +45,8 @@ class Rollout:
 
 
 def collect(
-    lm: Any, task: Any, examples: list, item_ids: list[int], template: str, cfg: Any, step: int
+    lm: DiffusionLM, task: Task, examples: list[Example], item_ids: list[int], template: str, cfg: TrainConfig,
+    step: int
 ) -> Rollout:
     """Decode ``cfg.rollout.group_size`` completions for each example and grade them."""
     g = cfg.rollout.group_size
@@ -87,7 +91,7 @@ def write_rollout(roll: Rollout, path: Path) -> None:
     atomic_write_text(path, "\n".join(rows) + "\n")
 
 
-def to_train_batch(roll: Rollout, lm: Any, cfg: Any, device: torch.device | str) -> TrainBatch:
+def to_train_batch(roll: Rollout, lm: DiffusionLM, cfg: TrainConfig, device: torch.device | str) -> TrainBatch:
     """Left-pad prompts, mark valid positions, compute group advantages."""
     gen = roll.generation
     length = gen.completion_ids.shape[1]

@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from harness.models.base import DiffusionLM
+from trainer.config import TrainConfig
 from trainer.estimators.base import Estimator, ForwardPlan, TrainBatch, dummy_plan
 from trainer.losses import kl_estimate, norm_count, normalize
 
@@ -54,15 +56,15 @@ def _with_net(lm: Any, net: Any) -> Any:
 
 
 def run_update(
-    lm: Any,
-    train_net: Any,
-    ref_lm: Any | None,
+    lm: DiffusionLM,
+    train_net: torch.nn.Module,
+    ref_lm: DiffusionLM | None,
     batch: TrainBatch,
     plans: list[ForwardPlan],
     estimator: Estimator,
-    cfg: Any,
-    accelerator: Any,  # trainer.parallel.Runtime (or an accelerate.Accelerator)
-    optimizer: Any,
+    cfg: TrainConfig,
+    accelerator: Any,  # trainer.parallel.Runtime (or an accelerate.Accelerator): reduce, autocast, ...
+    optimizer: torch.optim.Optimizer,
     scheduler: Any,
     replan: Callable[[int], list[ForwardPlan]] | None = None,
 ) -> UpdateStats:
