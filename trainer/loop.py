@@ -1,13 +1,14 @@
 """The RL loop, top to bottom: rollout -> verify -> advantages -> estimator -> loss -> step.
 
     rldf train --config configs/train/tiny_arith.yaml --out runs/rldf [--set run.max_steps=50] [--resume]
-    accelerate launch --config_file configs/accelerate/ddp.yaml -m harness.cli train --config ... --out ...
+    accelerate launch --config_file configs/accelerate/fsdp.yaml -m harness.cli train --config ... --out ...
 
 Every random choice is seeded from (run.seed, purpose, step, item, rank-independent ids), so a
 run resumed from its latest checkpoint repeats a straight run exactly and N processes see the
-same global batches as one. Checkpoints carry model (HF format), optimizer, scheduler and RNG
-states and are written atomically; a non-finite loss, gradient or reward stops the run with the
-last good checkpoint kept.
+same global batches as one. Checkpoints carry model (HF format, or a LoRA adapter directory),
+optimizer, scheduler and RNG states and are written atomically; a non-finite loss, gradient or
+reward stops the run with the last good checkpoint kept, and a first update that leaves the
+weights unchanged stops it too (trainer/precision.py).
 """
 
 from __future__ import annotations
@@ -26,17 +27,19 @@ from harness.config_io import config_to_dict
 from harness.errors import UserError
 from harness.eval.prompts import prompt_family
 from harness.io import atomic_write_json, atomic_write_text
+from harness.models.base import DiffusionLM
 from harness.seeds import generator
+from tasks.base import Example, Task
 from trainer import rollout as rollout_mod
 from trainer.advantages import filter_groups
 from trainer.batching import ItemStream
 from trainer.checkpoint import CheckpointManager
 from trainer.config import TrainConfig
-from trainer.estimators import RowRNG, get_estimator
+from trainer.estimators import Estimator, RowRNG, get_estimator
 from trainer.lora import AdaptersOff, add_lora
 from trainer.metrics_log import MetricsLog, step_record
 from trainer.optim import build_optimizer, build_scheduler
-from trainer.parallel import setup_runtime
+from trainer.parallel import Runtime, setup_runtime
 from trainer.precision import UpdateProbe, check_updates_applied
 from trainer.training_data import training_items
 from trainer.update import NonFiniteError, run_update
@@ -90,17 +93,17 @@ class _Run:
 
     cfg: TrainConfig
     out: Path
-    acc: Any
-    runtime: Any
-    lm: Any  # the policy as trained (float32 master weights or LoRA adapters)
-    policy: Any  # what rollouts and evaluations decode with
-    ref_lm: Any | None
-    task: Any
-    examples: list
+    acc: Any  # accelerate.Accelerator
+    runtime: Runtime
+    lm: DiffusionLM  # the policy as trained (float32 master weights or LoRA adapters)
+    policy: DiffusionLM  # what rollouts and evaluations decode with
+    ref_lm: DiffusionLM | None
+    task: Task
+    examples: list[Example]
     template: str
-    estimator: Any
-    train_net: Any
-    optimizer: Any
+    estimator: Estimator
+    train_net: torch.nn.Module  # wrapped (DDP) or sharded (FSDP2)
+    optimizer: torch.optim.Optimizer
     scheduler: Any
     ckpt: CheckpointManager
     metrics: MetricsLog

@@ -2,19 +2,21 @@
 
 Two layouts, chosen by the launcher (``accelerate launch --config_file configs/accelerate/X.yaml``):
 
-* **replicated** — one process, DDP, or DeepSpeed: ``accelerate.prepare`` wraps the network;
-  ``accelerate.autocast`` gives the compute dtype (``run.mixed_precision``) over float32 master
-  weights; rollouts decode with the master weights under that autocast (no extra copy).
+* **through accelerate** — one process, DDP, or DeepSpeed: ``accelerate.prepare`` wraps the
+  network; ``accelerate.autocast`` gives the compute dtype (``run.mixed_precision``) over float32
+  master weights; with one process or DDP rollouts decode with the master weights under that
+  autocast (no extra copy), under DeepSpeed on a gathered copy as below.
 * **fsdp** — FSDP2 (``torch.distributed.fsdp.fully_shard``) applied here, per transformer block
   and at the root, with ``MixedPrecisionPolicy(param_dtype=<compute>, reduce_dtype=float32)``.
   We shard ourselves rather than through ``accelerate.prepare`` because accelerate applies FSDP
   only to GPU processes; this way the path that the CPU tests run (gloo) is the one GPUs run.
   Rollouts and evaluations decode on a full copy of the weights in ``model.dtype``, refreshed
   from the shards (one all-gather per tensor) before each rollout, as the reference code does
-  under ZeRO-3; DeepSpeed runs (sharded by DeepSpeed itself) decode the same way. The alternative — every rank running the sharded model in lockstep, padding with
-  dummy forwards until all ranks finish (``generate(synced_gpus=True)``) — all-gathers every
-  weight at every decoding forward: at LLaDA-8B, 16 GB of bf16 traffic per forward for a rollout
-  of a few hundred forwards, against one 16 GB gather per step here, for 16 GB of memory per GPU.
+  under ZeRO-3. The alternative — every rank running the sharded model in lockstep, padding
+  with dummy forwards until all ranks finish (``generate(synced_gpus=True)``) — all-gathers
+  every weight at every decoding forward: at LLaDA-8B, 16 GB of bf16 traffic per forward for a
+  rollout of a few hundred forwards, against one 16 GB gather per step here, for 16 GB of
+  memory per GPU (``rldf train --plan`` counts it).
 
 ``Runtime`` exposes the few accelerator methods ``trainer.update.run_update`` calls
 (``reduce``, ``autocast``, ``no_sync``, ``backward``, ``clip_grad_norm_``), so the update code
@@ -49,7 +51,7 @@ def launcher_strategy(acc: Any) -> str:
 
 
 class Runtime:
-    """The accelerator plus the sharding layout; built by ``setup``."""
+    """The accelerator plus the sharding layout; built by ``setup_runtime``."""
 
     def __init__(self, acc: Any, strategy: str, compute_dtype: torch.dtype | None) -> None:
         self.acc = acc
@@ -135,9 +137,9 @@ class Runtime:
     def rollout_view(self, lm: Any, frozen_copy: Callable[[], torch.nn.Module]) -> Any:
         """The ``DiffusionLM`` that rollouts and evaluations decode with.
 
-        Replicated: the master weights themselves (decoded under ``rollout_precision``).
-        Sharded: a full copy built once by ``frozen_copy`` (in ``model.dtype``) and refreshed
-        from the shards by ``sync_rollout_weights`` before each use.
+        One process or DDP: the master weights themselves (decoded under ``rollout_precision``).
+        FSDP2 or DeepSpeed: a full copy built once by ``frozen_copy`` (in ``model.dtype``) and
+        refreshed from the shards by ``sync_rollout_weights`` before each use.
         """
         if self.strategy not in ("fsdp", "deepspeed"):
             return replace(lm, net=self.unwrap(self.net))
