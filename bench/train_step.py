@@ -65,7 +65,7 @@ def main() -> None:
         g = args.gen_length
         overrides += [f"rollout.sampler.gen_length={g}", f"rollout.sampler.steps={g}"]
     if args.trace_shrink:
-        overrides.append(f"estimator.trace_shrink={args.trace_shrink}")
+        overrides.append(f"estimator.trace.shrink={args.trace_shrink}")
     cfg = load_config(TrainConfig, args.config, overrides)
     acc = Accelerator(cpu=args.device == "cpu")
     lm, prompts, task, items = _load(args, cfg)

@@ -10,10 +10,14 @@ checkpoint.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from harness.decoding.config import SamplerConfig
+from trainer.estimators.coupled import CoupledSettings
+from trainer.estimators.d1 import PromptMaskSettings
+from trainer.estimators.random_masking import RandomMaskingSettings
+from trainer.estimators.rldf import RLDFSettings
+from trainer.estimators.trace import TraceSettings
 from trainer.lora import LoRAConfig
 from trainer.optim import OptimConfig
 
@@ -99,45 +103,25 @@ class AdvantageConfig:
 
 @dataclass
 class EstimatorConfig:
+    """Which estimator, its forward budget, and each estimator's own settings (defined in its file)."""
+
     name: str = "rldf"
     """rldf | trace | all_masking | d1 | random_masking | coupled | wd1 (one file each in trainer/estimators)."""
     k: int = 4
     """Forwards per update: scheduled steps (rldf), random masks (random_masking)."""
-    step_temperature: float = 1.0
-    """rldf: steps drawn with P(s) = softmax(mean surprisal / T); 0 = top-k, inf (>= 1e4) = uniform."""
-    low_prob_threshold: float = 0.6
-    """rldf: masked positions enter the loss only if the policy gives their final token >= this
-    probability (the clipped clean state); 0 trains on every masked position."""
-    random_mask_ratio: float = 0.3
-    """random_masking: fraction of valid positions masked per forward."""
-    p_mask_prompt: float = 0.15
-    """d1 / wd1: probability of masking each prompt token in the one-step estimate."""
-    coupled_t: tuple[float, float] = (0.5, 0.5)
-    """coupled: masking ratio t ~ U(lo, hi); (0.5, 0.5) is Drift's split, (0.2, 0.8) DiffuCoder's."""
-    coupled_weighting: bool = False
-    """coupled: weight positions by 1/t and 1/(1-t) (DiffuCoder) instead of 1."""
-    trace_shrink: int = 1
-    """trace: merge this many consecutive trajectory steps into one forward (TraceRL's 's')."""
     train_on_stop: bool = True
     """Count each completion's first stop token as a valid position, so the model gets gradient
     on where to stop (the reference treats it as padding when EOS == PAD)."""
+    rldf: RLDFSettings = field(default_factory=RLDFSettings)
+    random_masking: RandomMaskingSettings = field(default_factory=RandomMaskingSettings)
+    d1: PromptMaskSettings = field(default_factory=PromptMaskSettings)
+    wd1: PromptMaskSettings = field(default_factory=PromptMaskSettings)
+    coupled: CoupledSettings = field(default_factory=CoupledSettings)
+    trace: TraceSettings = field(default_factory=TraceSettings)
 
     def __post_init__(self) -> None:
         if self.k < 1:
             raise ValueError(f"estimator.k={self.k} must be >= 1")
-        if self.step_temperature < 0 or (isinstance(self.step_temperature, float) and math.isnan(self.step_temperature)):
-            raise ValueError("estimator.step_temperature must be >= 0 (0 = top-k, large = uniform)")
-        if not 0.0 <= self.low_prob_threshold <= 1.0:
-            raise ValueError("estimator.low_prob_threshold must lie in [0, 1]")
-        if not 0.0 < self.random_mask_ratio <= 1.0:
-            raise ValueError("estimator.random_mask_ratio must lie in (0, 1]")
-        if not 0.0 <= self.p_mask_prompt < 1.0:
-            raise ValueError("estimator.p_mask_prompt must lie in [0, 1)")
-        lo, hi = self.coupled_t
-        if not 0.0 < lo <= hi < 1.0:
-            raise ValueError("estimator.coupled_t must be [lo, hi] with 0 < lo <= hi < 1")
-        if self.trace_shrink < 1:
-            raise ValueError("estimator.trace_shrink must be >= 1")
 
 
 @dataclass

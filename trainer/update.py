@@ -181,9 +181,10 @@ def _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old_logp, ref, sha
     """
     rows = plan.active & batch.trainable
     positions = plan.loss_mask & rows[:, None]
-    if estimator.filterable and ecfg.low_prob_threshold > 0:
+    tau = estimator.clip_threshold(ecfg) if estimator.clip_threshold is not None else 0.0
+    if tau > 0:
         prob = torch.exp(old_logp if old_logp is not None else logp.detach())
-        positions = (positions & (prob >= ecfg.low_prob_threshold)) | (plan.keep_mask & rows[:, None])
+        positions = (positions & (prob >= tau)) | (plan.keep_mask & rows[:, None])
     parts = {"pg": 0.0, "kl": 0.0, "ent": 0.0, "clipped": 0.0, "positions": float(positions.sum())}
     denom = share(norm_count(positions, lcfg.norm, batch.trainable))
     # the estimator's objective: a sequence-level loss (wd1) or per-token losses (REINFORCE / PPO-clip)

@@ -6,6 +6,11 @@ import torch
 
 from trainer.config import EstimatorConfig
 from trainer.estimators import ESTIMATORS, RowRNG, TrainBatch, get_estimator
+from trainer.estimators.coupled import CoupledSettings
+from trainer.estimators.d1 import PromptMaskSettings
+from trainer.estimators.random_masking import RandomMaskingSettings
+from trainer.estimators.rldf import RLDFSettings
+from trainer.estimators.trace import TraceSettings
 from trainer.schedules import valid_positions
 
 # Two samples, completion length 6. Sample 0: steps [0,0,1,2,3,3], first stop token at 4, index 5
@@ -46,7 +51,7 @@ def test_registry_has_every_estimator_named_in_the_issue():
 
 def test_rldf_sequential_masks_and_clipped_clean_state_positions():
     # T=0 -> top-k by weight. Sample 0 weights: s0 ln(2 sqrt2)=1.04, s1 0, s2 ln10=2.30, s3 -ln .9=0.105
-    cfg = EstimatorConfig(name="rldf", k=2, step_temperature=0.0)
+    cfg = EstimatorConfig(name="rldf", k=2, rldf=RLDFSettings(step_temperature=0.0))
     plans = get_estimator("rldf").plan(_batch(), cfg, _rng())
     assert len(plans) == 2
     p0, p1 = plans
@@ -75,7 +80,7 @@ def test_trace_visits_every_step_with_current_step_targets():
     assert rows(plans[1].loss_mask[0]) == [0, 0, 1, 0, 0, 0]
     assert rows(plans[3].loss_mask[0]) == [0, 0, 0, 0, 1, 0]  # filler at step 3 is not a target
     assert not plans[1].active[1]  # sample 1 has one step only
-    shrunk = get_estimator("trace").plan(_batch(), EstimatorConfig(name="trace", trace_shrink=2), _rng())
+    shrunk = get_estimator("trace").plan(_batch(), EstimatorConfig(name="trace", trace=TraceSettings(shrink=2)), _rng())
     assert len(shrunk) == 2 and rows(shrunk[0].loss_mask[0]) == [1, 1, 1, 0, 0, 0]
 
 
@@ -86,11 +91,11 @@ def test_all_masking_masks_the_completion_and_scores_valid_positions():
 
 
 def test_d1_masks_only_real_prompt_tokens():
-    cfg = EstimatorConfig(name="d1", p_mask_prompt=0.5)
+    cfg = EstimatorConfig(name="d1", d1=PromptMaskSettings(p_mask_prompt=0.5))
     (p,) = get_estimator("d1").plan(_batch(), cfg, _rng())
     assert p.mask_completion.all()
     assert not p.mask_prompt[0, 0]  # padding is never "masked"
-    big = EstimatorConfig(name="d1", p_mask_prompt=0.999)
+    big = EstimatorConfig(name="d1", d1=PromptMaskSettings(p_mask_prompt=0.999))
     (q,) = get_estimator("d1").plan(_batch(), big, _rng())
     assert rows(q.mask_prompt) == [[0, 1, 1, 1], [1, 1, 1, 1]]
     x = q.noisy_input(_batch(), mask_id=99)
@@ -98,7 +103,7 @@ def test_d1_masks_only_real_prompt_tokens():
 
 
 def test_random_masking_masks_a_fraction_of_valid_positions():
-    cfg = EstimatorConfig(name="random_masking", k=3, random_mask_ratio=0.5)
+    cfg = EstimatorConfig(name="random_masking", k=3, random_masking=RandomMaskingSettings(mask_ratio=0.5))
     plans = get_estimator("random_masking").plan(_batch(), cfg, _rng())
     assert len(plans) == 3
     for p in plans:
@@ -108,7 +113,7 @@ def test_random_masking_masks_a_fraction_of_valid_positions():
 
 
 def test_coupled_masks_are_complementary_and_weighted():
-    cfg = EstimatorConfig(name="coupled", coupled_t=(0.4, 0.4), coupled_weighting=True)
+    cfg = EstimatorConfig(name="coupled", coupled=CoupledSettings(t=(0.4, 0.4), weighting=True))
     a, b = get_estimator("coupled").plan(_batch(), cfg, _rng())
     valid = _batch().valid
     assert not (a.loss_mask & b.loss_mask).any()
@@ -129,7 +134,7 @@ def test_wd1_uses_the_d1_forward_and_its_own_objective():
 
 def test_planning_is_per_sample_not_per_batch():
     """A sample's plan depends on its own id, not on which other samples share the batch."""
-    cfg = EstimatorConfig(name="rldf", k=3, step_temperature=1.0)
+    cfg = EstimatorConfig(name="rldf", k=3, rldf=RLDFSettings(step_temperature=1.0))
     full = get_estimator("rldf").plan(_batch(), cfg, RowRNG(5, 2, torch.tensor([0, 1])))
     sub = _batch().select(torch.tensor([0]))
     alone = get_estimator("rldf").plan(sub, cfg, RowRNG(5, 2, sub.sample_ids))

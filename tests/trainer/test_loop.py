@@ -175,3 +175,8 @@ def test_bad_config_values_fail_with_the_field_named(tmp_path, tiny_llada):
         load_config(TrainConfig, path, ["rollout.sampler.block_length=7"])
     with pytest.raises(UserError, match="expected a number"):
         load_config(TrainConfig, path, ["optim.lr=fast"])
+    with pytest.raises(UserError, match="unknown key 'max_steps'; did you mean run.max_steps"):
+        load_config(TrainConfig, path, ["max_steps=3"])
+    # an estimator's own setting lives in its section; the old flat key says where it moved
+    with pytest.raises(UserError, match="unknown key 'step_temperature'; did you mean rldf.step_temperature"):
+        load_config(TrainConfig, path, ["estimator.step_temperature=2"])

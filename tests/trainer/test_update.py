@@ -10,11 +10,12 @@ import torch
 from tests.trainer.test_estimators import _batch, _rng
 from trainer.config import EstimatorConfig, LossConfig
 from trainer.estimators import get_estimator
+from trainer.estimators.rldf import RLDFSettings
 from trainer.update import _plan_loss
 
 
 def _rldf_plan():
-    cfg = EstimatorConfig(name="rldf", k=2, step_temperature=0.0)
+    cfg = EstimatorConfig(name="rldf", k=2, rldf=RLDFSettings(step_temperature=0.0))
     return get_estimator("rldf").plan(_batch(), cfg, _rng())[0], cfg  # s = 2 for sample 0, s = 0 for sample 1
 
 
@@ -32,7 +33,7 @@ def test_clipped_clean_state_keeps_likely_masked_tokens_and_the_current_step(p4,
 
 def test_threshold_zero_trains_the_full_x0_target():
     plan, ecfg = _rldf_plan()
-    ecfg = EstimatorConfig(name="rldf", k=2, step_temperature=0.0, low_prob_threshold=0.0)
+    ecfg = EstimatorConfig(name="rldf", k=2, rldf=RLDFSettings(step_temperature=0.0, low_prob_threshold=0.0))
     logp = torch.log(torch.full((2, 6), 0.01))
     _, parts = _plan_loss(logp, None, plan, _batch(), get_estimator("rldf"), LossConfig(), ecfg, None, None)
     assert parts["positions"] == 2 + 3  # every masked valid position of sample 0 plus sample 1's three

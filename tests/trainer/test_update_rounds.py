@@ -16,6 +16,8 @@ from accelerate import Accelerator
 from tests.trainer.test_estimators import _batch, _rng
 from trainer.config import EstimatorConfig, LossConfig
 from trainer.estimators import RowRNG, get_estimator
+from trainer.estimators.d1 import PromptMaskSettings
+from trainer.estimators.rldf import RLDFSettings
 from trainer.update import _plan_loss, run_update
 
 
@@ -66,7 +68,7 @@ def test_trace_sums_its_steps_while_sampled_estimators_average_their_forwards():
     per_step = _plan_grads("trace", plans, lcfg, trace_cfg)
     assert len(plans) == 4 and grad == pytest.approx(sum(per_step))  # TraceRL: a sum over steps
     assert grad != pytest.approx(sum(per_step) / 4)
-    rldf_cfg = EstimatorConfig(name="rldf", k=2, step_temperature=0.0, low_prob_threshold=0.0)
+    rldf_cfg = EstimatorConfig(name="rldf", k=2, rldf=RLDFSettings(step_temperature=0.0, low_prob_threshold=0.0))
     grad, _, plans = _update("rldf", lcfg, rldf_cfg)
     per_forward = _plan_grads("rldf", plans, lcfg, rldf_cfg)
     assert len(plans) == 2 and grad == pytest.approx(sum(per_forward) / 2)  # a Monte Carlo mean
@@ -83,7 +85,7 @@ def test_wd1_weights_the_summed_sequence_log_likelihood():
 
 def test_d1_draws_a_fresh_prompt_mask_for_every_ppo_iteration():
     lcfg = LossConfig(norm="token", beta=0.0, num_iterations=3)
-    ecfg = EstimatorConfig(name="d1", p_mask_prompt=0.5)
+    ecfg = EstimatorConfig(name="d1", d1=PromptMaskSettings(p_mask_prompt=0.5))
     batch = _batch()
     est = get_estimator("d1")
 

@@ -62,7 +62,7 @@ class TrainBatch:
 class ForwardPlan:
     """One masked forward: the noisy input x and the positions scored under it.
 
-    ``loss_mask``: candidate loss positions; when the estimator is ``filterable`` the
+    ``loss_mask``: candidate loss positions; when the estimator has a ``clip_threshold`` the
     low-probability clip keeps only those whose token the policy already finds likely, plus
     ``keep_mask`` (always trained). ``weight`` scales per-token losses (coupled's 1/t).
     ``active`` is False for padding forwards of samples with fewer steps than the batch maximum.
@@ -131,7 +131,8 @@ class Estimator:
     name: str
     plan: Callable[..., list[ForwardPlan]]  # plan(batch, cfg: EstimatorConfig, rng: RowRNG) -> plans
     description: str
-    filterable: bool = False  # the low-probability clip applies (rldf)
+    # tau_p of the clipped clean state from the estimator's settings (rldf), or None: no clip
+    clip_threshold: Callable[[Any], float] | None = None
     # objective(logp, old_logp, batch, rows, positions, loss_cfg, share) -> (sequence loss | None,
     # token losses [N, L], logged parts); ``share`` turns a local count into the data-parallel one
     objective: Callable[..., tuple[torch.Tensor | None, torch.Tensor, dict[str, float]]] = clipped_pg_objective

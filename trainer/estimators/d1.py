@@ -8,6 +8,9 @@ pre-update policy, so each ratio compares like with like.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
 from trainer.estimators.base import Estimator, ForwardPlan, RowRNG, TrainBatch
@@ -30,8 +33,20 @@ def prompt_masked_plan(batch: TrainBatch, p_mask_prompt: float, rng: RowRNG) -> 
     )
 
 
-def plan(batch: TrainBatch, cfg, rng: RowRNG) -> list[ForwardPlan]:
-    return [prompt_masked_plan(batch, cfg.p_mask_prompt, rng)]
+@dataclass
+class PromptMaskSettings:
+    """``estimator.d1`` / ``estimator.wd1``: the one-step estimate's prompt masking."""
+
+    p_mask_prompt: float = 0.15
+    """Probability of masking each prompt token."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.p_mask_prompt < 1.0:
+            raise ValueError("estimator p_mask_prompt must lie in [0, 1)")
+
+
+def plan(batch: TrainBatch, cfg: Any, rng: RowRNG) -> list[ForwardPlan]:
+    return [prompt_masked_plan(batch, cfg.d1.p_mask_prompt, rng)]
 
 
 ESTIMATOR = Estimator(name="d1", plan=plan, description="d1 one-step estimate with random prompt masking",

@@ -7,6 +7,8 @@ exactly those; other completion positions stay visible (as in the reference).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -22,14 +24,26 @@ def random_subset(valid_row: torch.Tensor, count: int, gen: torch.Generator) -> 
     return out
 
 
-def plan(batch: TrainBatch, cfg, rng: RowRNG) -> list[ForwardPlan]:
+@dataclass
+class RandomMaskingSettings:
+    """``estimator.random_masking``."""
+
+    mask_ratio: float = 0.3
+    """Fraction of valid positions masked per forward."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.mask_ratio <= 1.0:
+            raise ValueError("estimator.random_masking.mask_ratio must lie in (0, 1]")
+
+
+def plan(batch: TrainBatch, cfg: Any, rng: RowRNG) -> list[ForwardPlan]:
     plans = []
     for _ in range(cfg.k):
         mask = torch.zeros_like(batch.valid)
         for row in range(batch.size):
             n = int(batch.valid[row].sum())
             if batch.trainable[row] and n:
-                mask[row] = random_subset(batch.valid[row], max(1, math.floor(cfg.random_mask_ratio * n)), rng(row))
+                mask[row] = random_subset(batch.valid[row], max(1, math.floor(cfg.random_masking.mask_ratio * n)), rng(row))
         plans.append(ForwardPlan(mask_completion=mask, loss_mask=mask, keep_mask=mask, active=batch.trainable.clone()))
     return plans
 

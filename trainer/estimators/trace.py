@@ -1,7 +1,7 @@
 """``trace``: every step of the decoding trajectory (TraceRL-style, Wang et al. 2025).
 
 Forward for step s reproduces the state before s (positions committed at >= s masked) and
-trains only the tokens committed at s (the x_{t-1} targets). ``trace_shrink`` merges that many
+trains only the tokens committed at s (the x_{t-1} targets). ``estimator.trace.shrink`` merges that many
 consecutive steps into one forward, as TraceRL's shrink factor does. Samples with fewer steps
 than the longest one get inactive padding forwards.
 
@@ -11,14 +11,29 @@ The loss is a *sum* over the trajectory's steps of each step's normalised loss (
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
 from trainer.estimators.base import Estimator, ForwardPlan, RowRNG, TrainBatch
 from trainer.schedules import step_weights
 
 
-def plan(batch: TrainBatch, cfg, rng: RowRNG) -> list[ForwardPlan]:
-    shrink = cfg.trace_shrink
+@dataclass
+class TraceSettings:
+    """``estimator.trace``."""
+
+    shrink: int = 1
+    """Merge this many consecutive trajectory steps into one forward (TraceRL's 's')."""
+
+    def __post_init__(self) -> None:
+        if self.shrink < 1:
+            raise ValueError("estimator.trace.shrink must be >= 1")
+
+
+def plan(batch: TrainBatch, cfg: Any, rng: RowRNG) -> list[ForwardPlan]:
+    shrink = cfg.trace.shrink
     groups_per_row = []
     for row, (cand, _) in enumerate(step_weights(batch.step_map, batch.token_probs, batch.valid)):
         if not batch.trainable[row] or cand.numel() == 0:

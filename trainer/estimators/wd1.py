@@ -20,7 +20,7 @@ from trainer.losses import wd1_loss, wd1_weights
 
 
 def plan(batch: TrainBatch, cfg: Any, rng: RowRNG) -> list[ForwardPlan]:
-    return [prompt_masked_plan(batch, cfg.p_mask_prompt, rng)]
+    return [prompt_masked_plan(batch, cfg.wd1.p_mask_prompt, rng)]
 
 
 def objective(logp: torch.Tensor, old_logp: torch.Tensor | None, batch: TrainBatch, rows: torch.Tensor,
