@@ -26,10 +26,10 @@ def row_seed(seed: int, item_id: str, sample: int) -> int:
 
 
 def batch_row_seeds(seed: int | None, n: int) -> list[int]:
-    """Per-row seeds when a caller gives none (``rldf generate``, a bare ``decode``): consecutive
-    from ``SamplerConfig.seed``, as the decoder has always drawn them. Rollouts and evaluations
-    always pass their own (``row_seed``, ``derive_seed``)."""
-    return [(seed or 0) * 1_000_003 + i for i in range(n)]
+    """Per-row seeds when a caller gives none (``rldf generate``, a bare ``decode``), from
+    ``SamplerConfig.seed`` and the row's index. Rollouts and evaluations always pass their own
+    (``derive_seed`` of the step and sample, ``row_seed``)."""
+    return [derive_seed(seed or 0, "decode-row", i) for i in range(n)]
 
 
 def generator(*parts: object, device: str | torch.device = "cpu") -> torch.Generator:
