@@ -44,7 +44,6 @@ from harness.errors import UserError
 
 GIB = 2**30
 STRATEGIES = ("DDP", "FSDP2", "ZeRO-3")
-DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 _FIELDS = {  # generic name -> config field, per family
     "llada": {"d": "d_model", "layers": "n_layers", "heads": "n_heads", "kv_heads": "n_kv_heads",
               "mlp": "mlp_hidden_size", "vocab": "vocab_size"},
@@ -178,7 +177,6 @@ class Plan:
     rollout_peak: dict[str, float] = field(default_factory=dict)
     act_full: float = 0.0
     act_ckpt: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     def peak(self, strategy: str) -> float:
         return max(self.train_peak[strategy], self.rollout_peak[strategy])
@@ -186,13 +184,16 @@ class Plan:
 
 def build_plan(cfg: Any, shape: Shape, processes: int, prompt_tokens: int) -> Plan:
     """The memory plan of ``cfg`` (a TrainConfig) on ``processes`` devices."""
+    from harness.models.loading import parse_dtype
+    from trainer.parallel import COMPUTE_DTYPES
+
     p, n = shape.params, processes
-    c = 2 if cfg.run.mixed_precision in ("bf16", "fp16") else 4
-    frozen = DTYPE_BYTES[str(cfg.model.dtype).replace("bf16", "bfloat16").replace("fp32", "float32")]
+    compute = COMPUTE_DTYPES[cfg.run.mixed_precision]
+    c = 4 if compute is None else torch.empty((), dtype=compute).element_size()
+    frozen = torch.empty((), dtype=parse_dtype(cfg.model.dtype) or torch.float32).element_size()
     s = cfg.rollout.sampler
     rows = math.ceil(cfg.rollout.prompts_per_step / n) * cfg.rollout.group_size
     seq = prompt_tokens + s.gen_length
-    compute = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.run.mixed_precision)
     per_token = {}
     for strategy, autocast in (("DDP", True), ("FSDP2", False), ("ZeRO-3", False)):
         a, b, m = saved_bytes_per_token(shape.family, compute, autocast)
