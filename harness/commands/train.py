@@ -10,13 +10,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=help_text, description=help_text)
     p.add_argument("--config", required=True, help="training recipe (YAML), e.g. configs/train/tiny_arith.yaml")
-    p.add_argument("--out", required="--plan" not in sys.argv, help="run directory (config, metrics.jsonl, checkpoints, evals)")
+    p.add_argument("--out", help="run directory (config, metrics.jsonl, checkpoints, evals)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set run.max_steps=50 (repeatable)")
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
@@ -44,6 +43,8 @@ def main(args: argparse.Namespace) -> int:
             raise UserError("--processes, --device-memory and --prompt-tokens must be positive")
         print(plan_text(cfg, args.config, args.processes, args.device_memory, args.prompt_tokens), end="")
         return 0
+    if not args.out:
+        raise UserError("--out DIR is required (the run directory), except with --plan")
     summary = train(cfg, args.out, resume=args.resume)
     if summary.last_eval:
         print(f"final eval accuracy: {summary.last_eval['accuracy']:.4f} (step {summary.last_eval['step']})")

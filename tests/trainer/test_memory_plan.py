@@ -106,3 +106,15 @@ def test_one_gpu_fits_the_8b_lora_recipe_and_not_full_fine_tuning():
     full = load_config(TrainConfig, ROOT / "configs/train/llada_math.yaml")
     shape = model_shape(lora.model.path)
     assert build_plan(lora, shape, 1, 256).peak("DDP") < 80 * 2**30 < build_plan(full, shape, 1, 256).peak("DDP")
+
+
+def test_cli_prints_the_plan_without_an_out_dir_and_refuses_train_without_one(capsys):
+    from harness.cli import main
+
+    path = "configs/train/tiny_arith.yaml"
+    assert main(["train", "--config", str(ROOT / path), "--plan", "--processes", "2", "--device-memory", "4",
+                 "--prompt-tokens", "64"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[1:] == (GOLDEN / "plan_tiny_arith.txt").read_text().splitlines()[1:]
+    assert main(["train", "--config", str(ROOT / path)]) == 2
+    assert "error: --out DIR is required" in capsys.readouterr().err
