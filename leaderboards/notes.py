@@ -64,7 +64,8 @@ def build_notes(
     if any(r["p_value"] is not None for r in measured):
         notes.append(
             "* p < 0.05, ** p < 0.01 against the baseline row: two-sided paired bootstrap over items matched by "
-            "item_id (per-item score = fraction of the item's samples verified correct; "
+            "item_id (per-item score = the item's value of the column's metric, as in results.json: for accuracy the "
+            "fraction of its scorable samples verified correct; "
             f"{spec.n_boot} resamples, seed {spec.seed}; p = 2·min(P*(mean d ≤ 0), P*(mean d ≥ 0)) for the "
             "per-item difference d). No mark: p ≥ 0.05. No correction for multiple comparisons."
         )
