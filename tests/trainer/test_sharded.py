@@ -126,3 +126,17 @@ def test_fsdp_resume_after_sigkill_matches_a_straight_run(tmp_path, tiny_llada):
     assert p.returncode == 0, out
     assert "resumed from" in out
     assert_same_run(straight, killed, "step-000004")
+
+
+def test_fsdp_with_the_8b_recipes_precision_updates_float32_master_weights(tmp_path, tiny_llada):
+    """bf16 compute (MixedPrecisionPolicy) and bf16 storage at lr 1e-6, as the real recipes run:
+    the sharded float32 master weights move, the export is bf16."""
+    cfg = _config(tmp_path, tiny_llada, model__dtype="bfloat16", run__mixed_precision="bf16", optim__lr=1e-6)
+    p = _launch_fsdp(cfg, tmp_path / "run")
+    out = p.communicate(timeout=300)[0].decode()
+    assert p.returncode == 0, out
+    ckpt = tmp_path / "run" / "checkpoints" / "step-000002"
+    master, start = master_weights(ckpt), _weights(tiny_llada)
+    moved = sum(int((master[k] != start[k]).sum()) for k in start) / sum(v.numel() for v in start.values())
+    assert moved >= 0.9 and {v.dtype for v in master.values()} == {torch.float32}
+    assert {v.dtype for v in _weights(ckpt).values()} == {torch.bfloat16}
