@@ -23,6 +23,16 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def _significance_note(spec: Spec) -> str:
+    return (
+        "* p < 0.05, ** p < 0.01 against the baseline row: two-sided paired bootstrap over items matched by "
+        "item_id (per-item score = the item's value of the column's metric, as in results.json: for accuracy the "
+        "fraction of its scorable samples verified correct; "
+        f"{spec.n_boot} resamples, seed {spec.seed}; p = 2·min(P*(mean d ≤ 0), P*(mean d ≥ 0)) for the "
+        "per-item difference d). No mark: p ≥ 0.05. No correction for multiple comparisons."
+    )
+
+
 def build_notes(
     *,
     spec: Spec,
@@ -62,13 +72,7 @@ def build_notes(
             + (" of the same group." if spec.groups and len(used) > 1 else ".")
         )
     if any(r["p_value"] is not None for r in measured):
-        notes.append(
-            "* p < 0.05, ** p < 0.01 against the baseline row: two-sided paired bootstrap over items matched by "
-            "item_id (per-item score = the item's value of the column's metric, as in results.json: for accuracy the "
-            "fraction of its scorable samples verified correct; "
-            f"{spec.n_boot} resamples, seed {spec.seed}; p = 2·min(P*(mean d ≤ 0), P*(mean d ≥ 0)) for the "
-            "per-item difference d). No mark: p ≥ 0.05. No correction for multiple comparisons."
-        )
+        notes.append(_significance_note(spec))
     if partial_overlap:
         notes.append("Significance on the items both runs share only: " + _join(partial_overlap) + ".")
     if sig_problems:

@@ -200,14 +200,7 @@ def build_board(
     row_label = {r.id: r.label for r in spec.rows}
     for (rid, cid), st in stats.items():
         col = col_by_id[cid]
-        rec = dict.fromkeys(CELL_FIELDS)
-        rec.update(
-            row_id=rid, row_label=row_label[rid], group=row_group[rid], kind=MEASURED, column_id=cid,
-            task=col.task, variant=col.variant, value=st.value, ci_low=st.ci_low, ci_high=st.ci_high,
-            n_items=st.n_items, n_runs=len(st.runs), mark="", best=False,
-            protocols="; ".join(sorted({_protocol_label(r) for r in st.runs})),
-            files="; ".join(r.path for r in st.runs),
-        )
+        rec = _cell_record(rid, row_label[rid], row_group[rid], col, st)
         base_id = baselines.get(rid)
         base = stats.get((base_id, cid)) if base_id else None
         if base is not None:
@@ -255,6 +248,19 @@ def build_board(
         rows=measured + reported_rows, columns=columns, groups=groups, cells=cells_df, notes=notes,
         skipped=skipped, ignored=ignored, empty_rows=empty_rows, mixed_columns=set(mixed), runs=dict(assigned),
     )
+
+
+def _cell_record(rid: str, label: str, group: str | None, col: Any, st: CellStats) -> dict[str, Any]:
+    """One measured cell as a row of ``Board.cells`` (delta, p-value and best filled in later)."""
+    rec = dict.fromkeys(CELL_FIELDS)
+    rec.update(
+        row_id=rid, row_label=label, group=group, kind=MEASURED, column_id=col.id,
+        task=col.task, variant=col.variant, value=st.value, ci_low=st.ci_low, ci_high=st.ci_high,
+        n_items=st.n_items, n_runs=len(st.runs), mark="", best=False,
+        protocols="; ".join(sorted({_protocol_label(r) for r in st.runs})),
+        files="; ".join(r.path for r in st.runs),
+    )
+    return rec
 
 
 def _mark_best(records: list[dict[str, Any]], per_group: bool) -> None:

@@ -76,10 +76,7 @@ def train_sft(cfg: SFTConfig, out_dir: str | Path, resume: bool = False, quiet: 
             print(f"[rldf sft] {msg}", flush=True)
 
     if main:
-        out.mkdir(parents=True, exist_ok=True)
-        if not resume and (out / "checkpoints").exists():
-            raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-        atomic_write_json(out / "config.json", json.loads(json.dumps(config_to_dict(cfg))))
+        _prepare_out(out, cfg, resume)
     torch.manual_seed(cfg.run.seed)
     lm = _init_model(cfg, acc.device)
     task, pairs = _pairs(cfg, lm, say)
@@ -88,10 +85,7 @@ def train_sft(cfg: SFTConfig, out_dir: str | Path, resume: bool = False, quiet: 
 
         enable_activation_checkpointing(lm.net)
     lm.net.train()
-    runtime = setup_runtime(acc, "no")
-    if runtime.sharded:
-        raise UserError("rldf sft trains replicated models only (one process or DDP): launch it with "
-                        "configs/accelerate/ddp.yaml, not an FSDP config")
+    runtime = _replicated_runtime(acc)
     net, optimizer, scheduler = runtime.prepare(
         lm.net, lambda n: build_optimizer(n, cfg.optim), lambda opt: build_scheduler(opt, cfg.optim, cfg.run.max_steps))
     from dataclasses import replace
@@ -144,6 +138,22 @@ def train_sft(cfg: SFTConfig, out_dir: str | Path, resume: bool = False, quiet: 
     path = save()
     say(f"done: {step} steps, {train_seconds:.1f}s; checkpoint {path}")
     return SFTSummary(step, train_seconds, str(path), last_eval)
+
+
+def _prepare_out(out: Path, cfg: SFTConfig, resume: bool) -> None:
+    """Create the run directory (refusing to overwrite a run unless resuming) and save the config."""
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume and (out / "checkpoints").exists():
+        raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    atomic_write_json(out / "config.json", json.loads(json.dumps(config_to_dict(cfg))))
+
+
+def _replicated_runtime(acc: Any) -> Any:
+    runtime = setup_runtime(acc, "no")
+    if runtime.sharded:
+        raise UserError("rldf sft trains replicated models only (one process or DDP): launch it with "
+                        "configs/accelerate/ddp.yaml, not an FSDP config")
+    return runtime
 
 
 def _evaluate(lm: Any, cfg: SFTConfig, task: Any, out: Path, step: int, say: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ backend is attacked; ``RLDF_SANDBOX_ALL_BACKENDS=1`` attacks every backend that 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -23,57 +22,10 @@ from pathlib import Path
 import pytest
 
 from tasks.code import slots
-from tasks.code.sandbox import Program, Sandbox, SandboxUnavailable
 from tasks.code.supervise import _child_pids
+from tests.tasks.conftest import TIMEOUT, needs
 
 pytestmark = pytest.mark.sandbox
-TIMEOUT = 1.5
-_detected: list[str] = []
-
-
-def _launchers() -> list[tuple[int, str, str]]:
-    """Children of this process that are sandbox launchers (``bwrap``/``unshare``), zombies included."""
-    left = []
-    for pid in _child_pids(os.getpid()):
-        try:
-            fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        name, state = fields.get("Name", "").strip(), fields.get("State", "").strip()
-        if name in ("bwrap", "unshare"):
-            left.append((pid, name, state))
-    return left
-
-
-@pytest.fixture(scope="module", params=["bwrap", "unshare", "rlimit"])
-def backend_sandbox(request) -> Sandbox:
-    if not _detected:
-        _detected.append(Sandbox().backend)
-    if request.param != _detected[0] and not os.environ.get("RLDF_SANDBOX_ALL_BACKENDS"):
-        pytest.skip(f"{request.param}: not the detected backend ({_detected[0]}); set RLDF_SANDBOX_ALL_BACKENDS=1")
-    try:
-        return Sandbox(backend=request.param, timeout=TIMEOUT, memory_mb=512)
-    except SandboxUnavailable as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture
-def sandbox(backend_sandbox: Sandbox):
-    yield backend_sandbox
-    deadline = time.monotonic() + 3
-    while (slots.processes_of(backend_sandbox.uids) or _launchers()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert slots.processes_of(backend_sandbox.uids) == [], "a sandboxed process was left behind"
-    assert _launchers() == [], "a sandbox launcher was left behind"
-    after = backend_sandbox.run("print('still working')")
-    assert after.status == "passed" and after.stdout == "still working\n", after
-
-
-def needs(sb: Sandbox, guarantee: str) -> None:
-    if guarantee not in sb.guarantees:
-        pytest.skip(f"the {sb.backend} backend does not promise {guarantee!r} here")
-
-
 def test_infinite_loop_is_killed_at_the_deadline(sandbox):
     needs(sandbox, "timeout")
     res = sandbox.run("while True:\n    pass")
@@ -312,44 +264,6 @@ def test_one_huge_file_hits_the_file_size_limit(sandbox):
     res = sandbox.run(code)
     assert res.status == "passed", res
     assert int(res.stdout.split()[-1]) <= sandbox.defaults.fsize_mb
-
-
-RIGHT = "def add(a, b):\n    return a + b\n"
-TESTS = ("assert add(1, 2) == 3", "assert add(2, 2) == 4")
-
-
-@pytest.mark.parametrize(
-    "hack",
-    [
-        "exit()",
-        "quit()",
-        "import sys\nsys.exit(0)",
-        "raise SystemExit(0)",
-        "import os\nos._exit(0)",
-        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
-        "import os\nos.close(1)\nos.close(2)\nos._exit(0)",
-        "print('END')\nprint('passed')\nimport os\nos._exit(0)",
-        "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'READY\\nC ok\\nT 0 ok\\nT 1 ok\\nEND\\n')\n"
-        "    except OSError:\n        pass\nos._exit(0)",
-    ],
-    ids=["exit", "quit", "sys.exit", "SystemExit", "os._exit", "self-kill", "close-stdio", "fake-marker",
-         "forged-result-lines"],
-)
-def test_exiting_before_the_tests_finish_is_a_failure(sandbox, hack):
-    needs(sandbox, "no_exit_hack")
-    res = sandbox.run(Program(code="def add(a, b):\n    return 0\n" + hack, tests=TESTS))
-    assert res.status == "failed", res
-    assert res.tests == (False, False)
-    honest = sandbox.run(Program(code=RIGHT, tests=TESTS))
-    assert honest.status == "passed" and honest.tests == (True, True), honest
-
-
-def test_exit_inside_the_tested_function_fails_that_test(sandbox):
-    needs(sandbox, "no_exit_hack")
-    code = "import sys\ndef add(a, b):\n    sys.exit(0)\n"
-    res = sandbox.run(Program(code=code, tests=TESTS))
-    assert res.status == "failed", res
-    assert res.tests == (False, False)
 
 
 def test_root_cannot_be_regained(sandbox):
