@@ -144,16 +144,6 @@ def majority_correct(votes: Sequence[tuple[str | None, bool | None]]) -> bool | 
     return best[2]
 
 
-def item_means(items: Sequence[Sequence[bool | float | None]]) -> list[float]:
-    """Per-item mean over non-None values; items with none are dropped."""
-    out = []
-    for vals in items:
-        got = [float(v) for v in vals if v is not None]
-        if got:
-            out.append(sum(got) / len(got))
-    return out
-
-
 def per_item_values(records_by_item: Sequence[Sequence[dict[str, Any]]], metric: str, parser: str = "strict"
                     ) -> list[float | None]:
     """The per-item value that ``metric`` averages, one per item (None: the item has no value for
@@ -204,10 +194,11 @@ def compute_metrics(
     """All metrics for records grouped by item (each record: ``correct``, ``score``, ``answer``,
     optional ``lenient`` = ``{"correct", "answer"}``). See the module docstring."""
     has_lenient = any(isinstance(r.get("lenient"), dict) for recs in records_by_item for r in recs)
-    names = ["accuracy", "accuracy_strict", *(["accuracy_lenient"] if has_lenient else []), "reward_mean",
+    names = ["accuracy_strict", *(["accuracy_lenient"] if has_lenient else []), "reward_mean",
              *(f"pass@{k}" for k in pass_ks(samples)), *([f"maj@{samples}"] if majority and samples > 1 else [])]
     metrics = {}
     for name in names:
         values = [v for v in per_item_values(records_by_item, name, parser) if v is not None]
         metrics[name] = mean_metric(values, n_boot, seed)
-    return metrics
+    headline = "accuracy_lenient" if parser == "lenient" and has_lenient else "accuracy_strict"
+    return {"accuracy": metrics[headline], **metrics}

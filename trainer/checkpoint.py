@@ -148,7 +148,7 @@ class CheckpointManager:
         )
 
         state_dir = path / "state"
-        stored = any(k.startswith("model.") for k in dcp.FileSystemReader(str(state_dir / "dcp")).read_metadata().state_dict_metadata)
+        stored = _weights_in(state_dir / "dcp")
         model_sd, optim_sd = get_state_dict(self.rt.net, _inner(optimizer), options=_trainable_only())
         payload = {"optim": optim_sd, **({"model": model_sd} if stored else {})}
         with _single_process_ok():
@@ -211,12 +211,10 @@ def read_exported_weights(ckpt: Path) -> dict[str, torch.Tensor]:
 
 def master_weights(ckpt: Path) -> dict[str, torch.Tensor]:
     """The full-precision weights that resume loads: ``state/dcp`` when stored there, else the export."""
-    import torch.distributed.checkpoint as dcp
     from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
 
     state = Path(ckpt) / "state" / "dcp"
-    keys = dcp.FileSystemReader(str(state)).read_metadata().state_dict_metadata if state.exists() else {}
-    if not any(k.startswith("model.") for k in keys):
+    if not (state.exists() and _weights_in(state)):
         return read_exported_weights(ckpt)
     import tempfile
 
@@ -224,6 +222,13 @@ def master_weights(ckpt: Path) -> dict[str, torch.Tensor]:
         dcp_to_torch_save(str(state), f"{tmp}/all.pt")
         everything = torch.load(f"{tmp}/all.pt", weights_only=False)
     return dict(everything["model"])
+
+
+def _weights_in(dcp_dir: Path) -> bool:
+    """Whether a state checkpoint holds model weights (the export was lossy) or optimizer state only."""
+    import torch.distributed.checkpoint as dcp
+
+    return any(k.startswith("model.") for k in dcp.FileSystemReader(str(dcp_dir)).read_metadata().state_dict_metadata)
 
 
 @contextlib.contextmanager

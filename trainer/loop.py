@@ -221,6 +221,7 @@ def _train_step(run: _Run) -> dict[str, Any]:
         run.lm, run.train_net, run.ref_lm, batch, plans, est, cfg, run.runtime, run.optimizer, run.scheduler,
         replan=lambda it: est.plan(batch, cfg.estimator, RowRNG(cfg.run.seed, step, batch.sample_ids, f"plan-iter{it}")),
     )
+    run.runtime.rollout_stale = True
     if probe is not None and stats.grad_norm > 0:  # the first step that had a gradient
         check_updates_applied(probe.changed_fraction(run.runtime.sum), probe.dtypes, cfg.optim.lr,
                               cfg.run.mixed_precision)

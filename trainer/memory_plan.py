@@ -33,6 +33,7 @@ rank-sized intermediates, and with dropout > 0 a dropped-out copy of each adapte
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,12 +45,7 @@ from harness.errors import UserError
 
 GIB = 2**30
 STRATEGIES = ("DDP", "FSDP2", "ZeRO-3")
-_FIELDS = {  # generic name -> config field, per family
-    "llada": {"d": "d_model", "layers": "n_layers", "heads": "n_heads", "kv_heads": "n_kv_heads",
-              "mlp": "mlp_hidden_size", "vocab": "vocab_size"},
-    "dream": {"d": "hidden_size", "layers": "num_hidden_layers", "heads": "num_attention_heads",
-              "kv_heads": "num_key_value_heads", "mlp": "intermediate_size", "vocab": "vocab_size"},
-}
+
 
 
 @dataclass
@@ -76,16 +72,15 @@ def model_shape(path: str) -> Shape:
     family, _, model_cls = ARCHITECTURES[config.model_type]
     with torch.device("meta"):
         net = model_cls(config)
-    f = _FIELDS[family]
-    layers = getattr(config, f["layers"])
     blocks = [m for m in net.modules() if type(m).__name__ in ("LLaDABlock", "DreamDecoderLayer")]
-    heads = getattr(config, f["heads"])
-    d = getattr(config, f["d"])
-    kv_heads = getattr(config, f["kv_heads"]) or heads
+    # both config classes answer the generic names (LLaDA's through properties); GQA and MLP
+    # widths keep their family's own names
+    d, heads = config.hidden_size, config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or getattr(config, "kv_heads", heads)
+    mlp = getattr(config, "intermediate_size", None) or config.mlp_hidden
     linear = [(n, m.in_features, m.out_features) for n, m in net.named_modules() if isinstance(m, torch.nn.Linear)]
     return Shape(family, sum(p.numel() for p in net.parameters()), sum(p.numel() for p in blocks[0].parameters()),
-                 layers, d, kv_heads * (d // heads), getattr(config, f["mlp"]) or 4 * d,
-                 getattr(config, f["vocab"]), source, linear)
+                 config.num_hidden_layers, d, kv_heads * (d // heads), mlp, config.vocab_size, source, linear)
 
 
 def adapter_params(shape: Shape, lora: Any) -> int:
@@ -117,6 +112,7 @@ def _config_of(path: str) -> tuple[Any, str]:
     raise UserError(f"model.path {path!r}: no config.json on disk and no known preset; pass a local checkpoint directory")
 
 
+@functools.cache
 def saved_bytes_per_token(family: str, compute: torch.dtype | None, autocast: bool) -> tuple[float, float, float]:
     """(a, b, c): autograd bytes saved per token and block = a*d + b*kv + c*mlp, counted on CPU."""
     probes = [(64, 4, 96), (128, 4, 96), (64, 2, 192)]  # (d, kv heads of width 16, mlp)
@@ -135,13 +131,12 @@ _PROBE_TOKENS = 2 * 48
 def _saved_bytes(family: str, d: int, kv_heads: int, mlp: int, layers: int, compute: torch.dtype | None,
                  autocast: bool) -> int:
     from harness.models.loading import ARCHITECTURES
+    from harness.models.tiny import tiny_config
 
-    names = _FIELDS[family]
-    mt = "llada" if family == "llada" else "Dream"
-    _, cfg_cls, model_cls = ARCHITECTURES[mt]
-    cfg = cfg_cls(**{names["d"]: d, names["layers"]: layers, names["heads"]: d // 16, names["kv_heads"]: kv_heads,
-                     names["mlp"]: mlp, names["vocab"]: 64, **({"embedding_size": 64} if family == "llada" else {})})
+    cfg = tiny_config(family, vocab_size=64, mask_id=63, eos_id=0, d_model=d, n_layers=layers, n_heads=d // 16,
+                      n_kv_heads=kv_heads, mlp_hidden=mlp)
     torch.manual_seed(0)
+    model_cls = ARCHITECTURES[cfg.model_type][2]
     net = model_cls(cfg).to(compute if compute is not None and not autocast else torch.float32).train()
     storages: dict[int, int] = {}
     params = {p.untyped_storage().data_ptr() for p in net.parameters()}

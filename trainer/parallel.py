@@ -59,6 +59,7 @@ class Runtime:
         self.compute_dtype = compute_dtype
         self.net: torch.nn.Module | None = None
         self.rollout_net: torch.nn.Module | None = None
+        self.rollout_stale = True  # the rollout copy lags the trained weights (set after each update)
 
     # --- what run_update needs -------------------------------------------------------------
     @property
@@ -153,8 +154,9 @@ class Runtime:
     @torch.no_grad()
     def sync_rollout_weights(self) -> None:
         """Collective under FSDP: gather each sharded tensor into the rollout copy."""
-        if self.rollout_net is None:
-            return
+        if self.rollout_net is None or not self.rollout_stale:
+            return  # nothing changed since the last gather (an evaluation right before a rollout)
+        self.rollout_stale = False
         target = dict(self.rollout_net.named_parameters())
         if self.strategy == "deepspeed":  # ZeRO-3 partitions: gather each tensor in turn
             import deepspeed

@@ -89,6 +89,7 @@ def run_update(
         if ref_lm is not None:
             ref = [[_logprobs(ref_lm, None, p, batch, want_entropy) for p in r] for r in rounds]
 
+    share = _data_parallel_share(accelerator, batch)
     stats = UpdateStats(forwards=k_pad * lcfg.num_iterations)
     n_valid = float(batch.valid[batch.trainable].sum())
     gaps: list[float] = []
@@ -101,8 +102,7 @@ def run_update(
             with sync, accelerator.autocast():
                 logp, ent = _logprobs(lm, train_net, plan, batch, want_entropy)
                 loss, parts = _plan_loss(logp, ent, plan, batch, estimator, lcfg, cfg.estimator,
-                                         old[r][i] if old else None, ref[r][i] if ref else None,
-                                         _data_parallel_share(accelerator, batch))
+                                         old[r][i] if old else None, ref[r][i] if ref else None, share)
                 loss = loss / scale
             if not math.isfinite(float(loss.detach())):
                 raise NonFiniteError(f"non-finite loss ({float(loss.detach())}) in forward {i}")
@@ -164,8 +164,10 @@ def _rollout_gap(logp: torch.Tensor, plan: ForwardPlan, batch: TrainBatch) -> li
 
 
 def _step(accelerator: Any, net: Any, optimizer: Any, scheduler: Any, grad_clip: float) -> float:
-    """Clip, step the optimizer and the schedule, clear gradients; returns the gradient norm."""
-    grad_norm = _clip(accelerator, net, grad_clip)
+    """Clip (0 = measure only), step the optimizer and the schedule, clear gradients; returns the
+    global gradient norm."""
+    limit = grad_clip if grad_clip and grad_clip > 0 else float("inf")
+    grad_norm = float(accelerator.clip_grad_norm_(net.parameters(), limit))
     if not math.isfinite(grad_norm):
         raise NonFiniteError(f"non-finite gradient norm ({grad_norm})")
     optimizer.step()
@@ -212,8 +214,3 @@ def _plan_loss(logp, ent, plan, batch, estimator, lcfg, ecfg, old_logp, ref, sha
     # keep every parameter in the graph even when nothing is trained (inactive padding forwards)
     total = total + 0.0 * logp.sum()
     return total, parts
-
-
-def _clip(runtime: Any, net: Any, max_norm: float) -> float:
-    """Global gradient norm, after clipping to ``max_norm`` (0 = no clipping)."""
-    return float(runtime.clip_grad_norm_(net.parameters(), max_norm if max_norm and max_norm > 0 else float("inf")))

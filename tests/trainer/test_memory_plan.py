@@ -15,7 +15,7 @@ import torch
 from harness.config_io import load_config
 from tests.trainer.test_loop import ROOT
 from trainer.config import TrainConfig
-from trainer.memory_plan import _FIELDS, build_plan, model_shape, plan_text, saved_bytes_per_token
+from trainer.memory_plan import build_plan, model_shape, plan_text, saved_bytes_per_token
 
 GOLDEN = Path(__file__).parent / "golden"
 RECIPES = ["tiny_arith", "tiny_arith_lora", "llada_math", "llada_code", "llada_math_d1", "llada_math_lora",
@@ -67,15 +67,14 @@ def test_fitted_activation_bytes_predict_a_whole_model_forward(family, precision
     """The per-token fit from 1- and 2-block probes predicts the saved bytes of a 3-block model of
     another width (a real forward on CPU, counted the same way) within 3%."""
     from harness.models.loading import ARCHITECTURES
+    from harness.models.tiny import tiny_config
 
     compute = torch.bfloat16 if precision == "bf16" else None
     a, b, c = saved_bytes_per_token(family, compute, autocast=False)
     d, kv_heads, mlp, layers, rows, seq = 96, 3, 160, 3, 2, 40
-    names = _FIELDS[family]
-    _, cfg_cls, model_cls = ARCHITECTURES["llada" if family == "llada" else "Dream"]
-    cfg = cfg_cls(**{names["d"]: d, names["layers"]: layers, names["heads"]: d // 16, names["kv_heads"]: kv_heads,
-                     names["mlp"]: mlp, names["vocab"]: 64, **({"embedding_size": 64} if family == "llada" else {})})
-    net = model_cls(cfg).to(compute or torch.float32).train()
+    cfg = tiny_config(family, vocab_size=64, mask_id=63, eos_id=0, d_model=d, n_layers=layers, n_heads=d // 16,
+                      n_kv_heads=kv_heads, mlp_hidden=mlp)
+    net = ARCHITECTURES[cfg.model_type][2](cfg).to(compute or torch.float32).train()
     params = {p.untyped_storage().data_ptr() for p in net.parameters()}
     seen: dict[int, int] = {}
 

@@ -72,4 +72,9 @@ def test_deepspeed_rollouts_decode_on_a_copy_gathered_tensor_by_tensor(monkeypat
     assert gathered == [1, 1, 1, 1]  # one gather per tensor, never the whole model at once
     for a, b in zip(policy.parameters(), view.net.parameters()):
         assert torch.equal(a, b)
+    rt.sync_rollout_weights()  # nothing trained since: an evaluation right before a rollout gathers once
+    assert gathered == [1, 1, 1, 1]
+    rt.rollout_stale = True  # what the loop sets after each update
+    rt.sync_rollout_weights()
+    assert len(gathered) == 8
     assert isinstance(rt.rollout_precision(), contextlib.nullcontext)  # the copy is already in model.dtype
