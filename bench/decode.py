@@ -1,11 +1,14 @@
-"""Decoding speed: static vs threshold vs threshold + prefix cache, side by side in one run.
+"""Decoding speed: static vs threshold vs prefix / dual cache vs Dream's sampler, side by side in one run.
 
     python bench/decode.py                                   # the shipped tiny model on arithmetic (CPU)
     python bench/decode.py --model PATH --n 64 --lengths 64,128,256
     python bench/decode.py --preset llada-8b --device cuda --dtype bf16 --n 8   # random-weight real-size model
 
 For each generation length: NFE per sample, tokens per forward, wall time and accuracy (when the
-model has a task) for three settings, and the ratios between them. Targets (issue 3, on the
+model has a task) for every setting below, and the ratios between them. The settings: static
+(one token per forward), threshold 0.9, threshold + prefix cache, threshold + prefix cache
+refreshed every 2nd forward, threshold + dual cache (Fast-dLLM's DualCache), and Dream's own
+sampler (``remasking="dream"``, maskgit_plus, steps = gen_length and gen_length / 4). Targets (issue 3, on the
 trained demo model): threshold(0.9) >= 2.5 tokens per forward with <= 1 point accuracy loss vs
 static; prefix cache >= 1.5x faster than uncached at gen_length 256 with identical greedy output
 on >= 95% of prompts. Random-weight models (``--preset``) measure speed only: their predictions
@@ -59,9 +62,13 @@ def settings(length: int, block: int) -> dict[str, SamplerConfig]:
     return {
         "static": SamplerConfig(**base, remasking="static"),
         "threshold": SamplerConfig(**base, remasking="threshold", threshold=0.9),
-        "threshold+cache": SamplerConfig(**base, remasking="threshold", threshold=0.9, use_cache=True),
+        "threshold+cache": SamplerConfig(**base, remasking="threshold", threshold=0.9, cache="prefix"),
         f"threshold+cache/refresh{REFRESH}": SamplerConfig(
-            **base, remasking="threshold", threshold=0.9, use_cache=True, cache_refresh=REFRESH),
+            **base, remasking="threshold", threshold=0.9, cache="prefix", cache_refresh=REFRESH),
+        "threshold+dual": SamplerConfig(**base, remasking="threshold", threshold=0.9, cache="dual"),
+        "dream": SamplerConfig(gen_length=length, block_length=length, steps=length, remasking="dream"),
+        "dream/steps4x-fewer": SamplerConfig(gen_length=length, block_length=length, steps=max(1, length // 4),
+                                             remasking="dream"),
     }
 
 
@@ -208,8 +215,15 @@ def main() -> None:
             row["ratios"]["threshold_accuracy_delta_ci95"] = delta["ci95"]
             row["ratios"]["threshold_accuracy_delta_p_value"] = delta["p_value"]
             row["ratios"]["threshold_prompts_changed_vs_static"] = delta["prompts_changed"]
-        for prefix, name in (("cache", "threshold+cache"), ("refresh", f"threshold+cache/refresh{REFRESH}")):
+        for prefix, name in (("cache", "threshold+cache"), ("refresh", f"threshold+cache/refresh{REFRESH}"),
+                             ("dual", "threshold+dual")):
             row["ratios"].update(compare_to_uncached(prefix, row, gens, name, correct))
+        row["ratios"]["dream_tokens_per_forward"] = row["dream/steps4x-fewer"]["tokens_per_forward"]
+        if task is not None:
+            for name in ("dream", "dream/steps4x-fewer"):
+                delta = paired_delta(correct["static"], correct[name])
+                row["ratios"][f"{name}_accuracy_delta_vs_static_points"] = delta["points"]
+                row["ratios"][f"{name}_accuracy_delta_vs_static_ci95"] = delta["ci95"]
         results["lengths"][str(length)] = row
         print(f"L={length} ratios {row['ratios']}", flush=True)
     out = Path(args.out or ROOT / "bench" / "results" / f"decode{'_' + args.preset if args.preset else ''}.json")

@@ -179,7 +179,15 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
 
 
 def build(cls: type[T], data: dict[str, Any], origin: str = "config") -> T:
-    """Construct ``cls`` (a dataclass, possibly nested) from ``data``, strictly."""
+    """Construct ``cls`` (a dataclass, possibly nested) from ``data``, strictly.
+
+    A class with a ``migrate(data) -> data`` staticmethod gets its renamed keys mapped first
+    (old configs keep loading; e.g. ``SamplerConfig``'s ``use_cache`` -> ``cache``)."""
+    if hasattr(cls, "migrate"):
+        try:
+            data = cls.migrate(data)
+        except ValueError as exc:
+            raise UserError(f"{origin}: {exc}") from exc
     hints = _hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs: dict[str, Any] = {}

@@ -66,7 +66,7 @@ def _sha256(obj: Any) -> str:
 
 # Sampler fields added after protocols were first hashed, with the value that means "as before":
 # at that value they are left out of the settings, so every existing protocol keeps its hash.
-_LATER_FIELDS = {"cache_refresh": 0}
+_LATER_FIELDS = {"cache_refresh": 0, "cfg_scale": 0.0, "eps": 1e-3, "alg_temp": 0.0, "score_dtype": None}
 
 
 def _canonical_sampler(sampler: SamplerConfig) -> dict[str, Any]:
@@ -78,6 +78,11 @@ def _canonical_sampler(sampler: SamplerConfig) -> dict[str, Any]:
     for name, neutral in _LATER_FIELDS.items():
         if out[name] == neutral:
             del out[name]
+    # ``cache`` replaced the boolean ``use_cache``: none/prefix hash as the old boolean did, and
+    # only the dual cache (which the boolean could not express) adds a key.
+    out["use_cache"] = out["cache"] != "none"
+    if out["cache"] != "dual":
+        del out["cache"]
     return out
 
 

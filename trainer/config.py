@@ -75,7 +75,7 @@ class RolloutConfig:
     sampler: SamplerConfig = field(
         default_factory=lambda: SamplerConfig(
             gen_length=256, block_length=32, steps=256, remasking="threshold", threshold=0.9,
-            temperature=1.0, use_cache=True,
+            temperature=1.0, cache="prefix",
         )
     )
 

@@ -41,6 +41,14 @@ class UpdateStats:
 
 
 def _logprobs(lm: Any, net: Any, plan: ForwardPlan, batch: TrainBatch, want_entropy: bool):
+    """Training log-probs of the committed tokens under the plan's noisy inputs.
+
+    They are over the full vocabulary, mask token included (``DiffusionLM.token_logprobs``),
+    the same distribution the decoder scores positions with and records as the rollout's
+    ``token_probs``: so a rollout replayed under unchanged weights gives ratio 1, RLDF's step
+    weights and the policy ratio read one distribution, and the objective is the one the
+    official trainers optimise (d1, Drift: ``log_softmax`` over every logit).
+    """
     x = plan.noisy_input(batch, lm.mask_id)
     view = lm if net is None else _with_net(lm, net)
     return view.token_logprobs(

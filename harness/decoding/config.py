@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-REMASKING = ("static", "threshold")
+REMASKING = ("static", "threshold", "dream")
 SCORES = ("confidence", "margin", "neg_entropy", "random")
+CACHES = ("none", "prefix", "dual")
+SCORE_DTYPES = ("float64", "float32", "model")
+# Dream's own ``alg`` names for the scores its sampler ranks by (``remasking="dream"``).
+DREAM_ALGS = {"maskgit_plus": "confidence", "topk_margin": "margin", "entropy": "neg_entropy", "origin": "random"}
 
 
 @dataclass(frozen=True)
@@ -32,24 +36,31 @@ class SamplerConfig:
     """``static``: commit the scheduled number of top-scored positions per step (counts spread
     evenly over the block's steps, LLaDA-style); ``threshold``: commit every masked position of
     the current block whose score >= ``threshold``, and at least the best one per row per forward
-    (Fast-dLLM parallel decoding)."""
+    (Fast-dLLM parallel decoding); ``dream``: Dream's own ``diffusion_generate`` sampler (one
+    block, ``steps`` forwards on the timestep schedule ``linspace(1, eps, steps + 1)``; see
+    ``harness/decoding/dream.py``)."""
     threshold: float = 0.9
     """Score threshold for ``threshold`` remasking, in (0, 1]."""
     score: str = "confidence"
     """How positions are ranked: ``confidence`` (probability of the sampled token),
     ``margin`` (top-1 minus top-2 probability), ``neg_entropy`` (exp(-entropy), so low entropy
-    ranks high and the value lies in (0, 1] like the others), ``random``."""
+    ranks high and the value lies in (0, 1] like the others), ``random``. With
+    ``remasking="dream"`` these are Dream's ``alg``: maskgit_plus, topk_margin, entropy (scored
+    as Dream does, sum p log p) and origin."""
     temperature: float = 0.0
     """0 = greedy (argmax); > 0 samples from softmax(logits / temperature)."""
     top_p: float = 1.0
     """Nucleus truncation of the sampling distribution, in (0, 1]; 1 = off."""
     top_k: int = 0
     """Keep only the k most likely tokens; 0 = off."""
-    use_cache: bool = False
-    """Prefix KV cache (Fast-dLLM approximation): keys/values of the prompt and finished blocks
-    are computed once per block, at the block's first forward, and reused while it is decoded."""
+    cache: str = "none"
+    """KV cache (Fast-dLLM's approximations). ``prefix``: keys/values of the prompt and finished
+    blocks are computed at the block's first forward and reused while it is decoded; later
+    forwards run from the block start to the end. ``dual``: the keys/values of everything outside
+    the block (prefix and the still-masked suffix) are reused, and later forwards run the block
+    only. Old configs' ``use_cache: true/false`` means ``prefix``/``none``."""
     cache_refresh: int = 0
-    """With ``use_cache``: recompute the cached prefix every this many forwards inside a block
+    """With a cache: recompute the cached prefix every this many forwards inside a block
     (0 = only at the block's first forward, Fast-dLLM's prefix cache). The cached prefix keys and
     values go stale as the block's tokens are committed; refreshing trades speed for outputs
     closer to the uncached decoder (1 = every forward: identical to it, with no saving)."""
@@ -59,6 +70,19 @@ class SamplerConfig:
     defer_eos: bool = False
     """LLaDA's option: EOS/chat-end predictions get the lowest score when choosing positions, so
     they are committed last. It moves code-benchmark scores; protocols must say if it is on."""
+    cfg_scale: float = 0.0
+    """Classifier-free guidance (LLaDA's ``generate.py``): each forward also runs a copy with the
+    prompt masked, and the logits become un + (cfg_scale + 1) * (cond - un). 0 = off."""
+    eps: float = 1e-3
+    """``dream`` remasking: the last timestep of Dream's schedule ``linspace(1, eps, steps + 1)``."""
+    alg_temp: float = 0.0
+    """``dream`` remasking: 0 = commit the top-scored positions; > 0 = draw them from
+    softmax(score / alg_temp) without replacement (Dream's ``alg_temp``)."""
+    score_dtype: str | None = None
+    """Precision of the softmax that scores positions (and gives ``token_probs``): ``float64``
+    (Fast-dLLM, Drift), ``float32``, or ``model`` (the logits' own dtype: LLaDA's ``generate.py``
+    and Dream's sampler; bf16 on a bf16 model). None = the mode's reference: float64 for
+    ``static``/``threshold``, ``model`` for ``dream``."""
     seed: int | None = None
     """Base seed; each row draws from its own generator (see ``decode``'s ``row_seeds``)."""
 
@@ -77,7 +101,9 @@ class SamplerConfig:
         if self.remasking not in REMASKING:
             raise bad("remasking", self.remasking, f"choose one of {', '.join(REMASKING)}")
         if self.score not in SCORES:
-            raise bad("score", self.score, f"choose one of {', '.join(SCORES)}")
+            dream = ", ".join(f"{score} ({alg})" for alg, score in DREAM_ALGS.items())
+            raise bad("score", self.score, f"choose one of {', '.join(SCORES)}"
+                      + (f"; Dream's algs are {dream}" if self.remasking == "dream" else ""))
         if not 0.0 < self.threshold <= 1.0:
             raise bad("threshold", self.threshold, "it must lie in (0, 1]")
         if self.temperature < 0:
@@ -86,10 +112,43 @@ class SamplerConfig:
             raise bad("top_p", self.top_p, "it must lie in (0, 1] (1 disables it)")
         if self.top_k < 0:
             raise bad("top_k", self.top_k, "use 0 to disable or a positive count")
+        if self.cache not in CACHES:
+            raise bad("cache", self.cache, f"choose one of {', '.join(CACHES)}")
         if isinstance(self.cache_refresh, bool) or not isinstance(self.cache_refresh, int) or self.cache_refresh < 0:
             raise bad("cache_refresh", self.cache_refresh, "use 0 (refresh only at each block's start) or a positive count")
-        if self.cache_refresh and not self.use_cache:
-            raise bad("cache_refresh", self.cache_refresh, "it only applies with use_cache=True; set use_cache or cache_refresh=0")
+        if self.cache_refresh and self.cache != "prefix":
+            raise bad("cache_refresh", self.cache_refresh, "it only applies to cache='prefix'; set cache='prefix' or cache_refresh=0")
+        if self.cfg_scale < 0:
+            raise bad("cfg_scale", self.cfg_scale, "use 0 (off) or a positive guidance scale")
+        if self.cfg_scale and self.cache != "none":
+            raise bad("cfg_scale", self.cfg_scale, "guidance runs without a KV cache; set cache='none' or cfg_scale=0")
+        if self.score_dtype is not None and self.score_dtype not in SCORE_DTYPES:
+            raise bad("score_dtype", self.score_dtype, f"choose one of {', '.join(SCORE_DTYPES)} (or leave it unset)")
+        if not 0.0 < self.eps < 1.0:
+            raise bad("eps", self.eps, "Dream's last timestep must lie in (0, 1), e.g. 1e-3")
+        if self.alg_temp < 0:
+            raise bad("alg_temp", self.alg_temp, "use 0 (top-scored positions) or a positive temperature")
+        if self.remasking == "dream":
+            self._check_dream(bad)
+
+    def _check_dream(self, bad) -> None:
+        """Dream's sampler is one block with no cache, no early stop and no guidance: refuse the rest."""
+        if self.block_length != self.gen_length:
+            raise bad("block_length", self.block_length,
+                      f"remasking='dream' decodes one block; set block_length={self.gen_length} (= gen_length)")
+        for name, off in (("cache", "none"), ("stop_at_eos", False), ("defer_eos", False), ("cfg_scale", 0.0)):
+            if getattr(self, name) != off:
+                raise bad(name, getattr(self, name), f"Dream's sampler has no such option; set {name}={off!r} with remasking='dream'")
+
+    @property
+    def use_cache(self) -> bool:
+        """Whether any KV cache is used (old configs' ``use_cache``)."""
+        return self.cache != "none"
+
+    @property
+    def resolved_score_dtype(self) -> str:
+        """``score_dtype``, or the mode's reference precision when it is unset."""
+        return self.score_dtype or ("model" if self.remasking == "dream" else "float64")
 
     @property
     def num_blocks(self) -> int:
@@ -113,3 +172,17 @@ class SamplerConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @staticmethod
+    def migrate(data: dict) -> dict:
+        """Map the old ``use_cache: bool`` key of a config mapping onto ``cache`` (a copy)."""
+        if "use_cache" not in data:
+            return data
+        out = dict(data)
+        old = out.pop("use_cache")
+        if not isinstance(old, bool):
+            raise ValueError(f"SamplerConfig.use_cache={old!r} is invalid: use true/false, or cache: none|prefix|dual")
+        if "cache" in out and (out["cache"] != "none") != old:
+            raise ValueError(f"SamplerConfig: use_cache={old} contradicts cache={out['cache']!r}; keep only cache")
+        out.setdefault("cache", "prefix" if old else "none")
+        return out

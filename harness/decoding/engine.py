@@ -9,14 +9,24 @@ position ids that skip the padding, so a prompt's output does not depend on its 
 Blocks advance in lockstep across the batch (a row that finished the current block waits,
 committing nothing and spending no NFE); sampling draws from one generator per row.
 
-Prefix cache: at the first forward of a block the whole sequence runs and the keys/values of
-positions before the block are kept; later forwards of that block run only from the block
-start onwards against them (Fast-dLLM's approximation: the cached prefix saw the block still
+Scores: every position is scored with the softmax over the full vocabulary, mask token
+included, in ``score_dtype`` (float64 by default, as Fast-dLLM and Drift; ``model`` = the
+logits' dtype, as LLaDA's ``generate.py``); the mask token (and unused vocabulary rows) are only
+kept from being committed. Ties on exactly equal scores go to the lowest position. With these
+rules static and threshold decoding reproduce LLaDA's ``generate.py``, Fast-dLLM and Drift token
+for token (``tests/harness/test_reference_samplers.py``). ``remasking="dream"`` hands the block
+to Dream's own sampler (``harness/decoding/dream.py``).
+
+Caches: at the first forward of a block the whole sequence runs and keys/values are kept —
+of the positions before the block (``prefix``), or of every position outside it (``dual``).
+Later forwards of that block run from the block start to the end (prefix) or over the block
+only (dual) against them (Fast-dLLM's approximations: the cached keys saw the block still
 masked). With ``cache_refresh = N`` every N-th forward of a block runs in full again and
-rebuilds the cache, so the cached prefix is at most N - 1 forwards stale. Dream's logits lag by
-one position, so for Dream the cached prefix stops one token earlier and the window starts at
-``block_start - 1`` — the only place the shift appears here. How this differs from the
-reference (Drift) rollouts: README.md, "Where rldf differs from the reference code".
+rebuilds the prefix cache. Dream's logits lag by one position, so for Dream the window starts
+at ``block_start - 1`` — the only place the shift appears here. NFE: every forward counts,
+the first full one of each block included (Fast-dLLM's count); zero-count static steps, which
+LLaDA's ``generate.py`` still runs, are skipped. How this differs from the reference (Drift)
+rollouts: README.md, "Where rldf differs from the reference code".
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from dataclasses import dataclass, field
 import torch
 
 from harness.decoding.config import SamplerConfig
-from harness.decoding.sampling import sample_tokens
+from harness.decoding.sampling import sample_tokens, score_dtype
 from harness.models.base import DiffusionLM
 from harness.models.layers import slice_cache
 from harness.padding import left_pad, position_ids
@@ -117,6 +127,7 @@ class _Batch:
     nfe: torch.Tensor
     generators: list[torch.Generator] | None
     stop_ids: torch.Tensor
+    never: torch.Tensor  # ids never committed: the mask token and unused vocabulary rows
     forwards: int = 0
     snapshots: list[torch.Tensor] = field(default_factory=list)
 
@@ -139,8 +150,13 @@ def _decode_batch(
 ) -> Generation:
     start_time = time.perf_counter()
     batch = _start(lm, rows, cfg, row_seeds)
-    for blk in range(cfg.num_blocks):
-        _decode_block(lm, batch, cfg, blk, trace)
+    if cfg.remasking == "dream":
+        from harness.decoding.dream import decode_dream
+
+        decode_dream(lm, batch, cfg, [len(r) for r in rows], trace)
+    else:
+        for blk in range(cfg.num_blocks):
+            _decode_block(lm, batch, cfg, blk, trace)
     return _finish(lm, batch, rows, start_time)
 
 
@@ -152,7 +168,7 @@ def _start(lm: DiffusionLM, rows: list[list[int]], cfg: SamplerConfig, row_seeds
     attn = torch.cat((prompt_attn, torch.ones((b, length), dtype=torch.long, device=device)), dim=1)
     padded = not bool(attn.all())  # no padding: plain forwards (identical result, faster kernels)
     generators = None
-    if cfg.temperature > 0 or cfg.score == "random":
+    if cfg.temperature > 0 or cfg.score == "random" or cfg.alg_temp > 0:
         seeds = row_seeds if row_seeds is not None else batch_row_seeds(cfg.seed, b)
         generators = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
     return _Batch(
@@ -161,6 +177,7 @@ def _start(lm: DiffusionLM, rows: list[list[int]], cfg: SamplerConfig, row_seeds
         token_probs=torch.zeros((b, length), dtype=torch.float32, device=device),
         row_steps=torch.zeros(b, dtype=torch.long, device=device), nfe=torch.zeros(b, dtype=torch.long, device=device),
         generators=generators, stop_ids=torch.tensor(lm.stop_ids(), device=device),
+        never=torch.tensor(lm.suppressed_ids, dtype=torch.long, device=device),
     )
 
 
@@ -196,33 +213,50 @@ def _decode_block(lm: DiffusionLM, batch: _Batch, cfg: SamplerConfig, blk: int, 
 
 def _forward(lm: DiffusionLM, batch: _Batch, cfg: SamplerConfig, s: int, e: int, rows_idx: torch.Tensor | None,
              cache: _BlockCache) -> torch.Tensor:
-    """Logits [B_active, block, V] for block [s, e) (entry j scores token s + j), full or cached."""
+    """Raw logits [B_active, block, V] for block [s, e) (entry j scores token s + j): a full
+    forward (which builds the block's cache when one is used), or the cached window."""
     shift = lm.logit_shift
     sub = (lambda t: t) if rows_idx is None else (lambda t: t.index_select(0, rows_idx))
     a_arg = None if batch.attn is None else sub(batch.attn)
+    pos = None if batch.pos is None else sub(batch.pos)
     if cache.kv is None:
-        out = lm.forward(
-            sub(batch.x), attention_mask=a_arg, position_ids=None if batch.pos is None else sub(batch.pos),
-            use_cache=cfg.use_cache, logits_range=(s - shift, e - shift),
-        )
+        if cfg.cfg_scale:
+            return _guided_forward(lm, batch, cfg, sub(batch.x), a_arg, pos, (s - shift, e - shift))
+        out = lm.forward(sub(batch.x), attention_mask=a_arg, position_ids=pos, use_cache=cfg.use_cache,
+                         logits_range=(s - shift, e - shift))
         if cfg.use_cache:
             # the first forward of a block runs every active row; rows inactive now never
-            # need this block's cache (a row only goes inactive once its block is done)
-            cache.kv, cache.rows = slice_cache(out.cache, s - shift), rows_idx
-    else:
-        w0 = s - shift
-        if rows_idx is not None and (cache.rows is None or len(cache.rows) != len(rows_idx)):
-            # map the active rows onto the rows the cache was built for; active rows only shrink
-            # within a block, so keep the smaller cache and drop the old one
-            where = rows_idx if cache.rows is None else torch.searchsorted(cache.rows, rows_idx)
-            cache.kv = tuple((k.index_select(0, where), v.index_select(0, where)) for k, v in cache.kv)
+            # need this block's cache (a row only goes inactive once its block is done).
+            # Dream's window starts one token early: its logit at s - 1 scores token s.
+            cache.kv = slice_cache(out.cache, s - shift, e if cfg.cache == "dual" else None)
             cache.rows = rows_idx
-        out = lm.forward(
-            sub(batch.x[:, w0:]), attention_mask=a_arg,
-            position_ids=None if batch.pos is None else sub(batch.pos[:, w0:]),
-            cache=cache.kv, logits_range=(0, e - s),
-        )
-    return lm.suppress(out.logits.float())
+        return out.logits
+    if rows_idx is not None and (cache.rows is None or len(cache.rows) != len(rows_idx)):
+        # map the active rows onto the rows the cache was built for; active rows only shrink
+        # within a block, so keep the smaller cache and drop the old one
+        where = rows_idx if cache.rows is None else torch.searchsorted(cache.rows, rows_idx)
+        cache.kv = tuple((k.index_select(0, where), v.index_select(0, where)) for k, v in cache.kv)
+        cache.rows = rows_idx
+    w0, w1 = s - shift, (e if cfg.cache == "dual" else batch.x.shape[1])
+    out = lm.forward(
+        sub(batch.x[:, w0:w1]), attention_mask=a_arg, position_ids=None if pos is None else pos[:, w0:w1],
+        cache=cache.kv, cache_insert=w0 if cfg.cache == "dual" else None, logits_range=(0, e - s),
+    )
+    return out.logits
+
+
+def _guided_forward(lm: DiffusionLM, batch: _Batch, cfg: SamplerConfig, x: torch.Tensor, attn: torch.Tensor | None,
+                    pos: torch.Tensor | None, logits_range: tuple[int, int]) -> torch.Tensor:
+    """Classifier-free guidance (LLaDA's ``generate.py``): the conditional rows and a copy with
+    the prompt masked run in one forward; logits = un + (cfg_scale + 1) * (cond - un)."""
+    uncond = x.clone()
+    uncond[:, : batch.plen] = lm.mask_id
+    out = lm.forward(
+        torch.cat((x, uncond)), attention_mask=None if attn is None else torch.cat((attn, attn)),
+        position_ids=None if pos is None else torch.cat((pos, pos)), logits_range=logits_range,
+    )
+    cond, un = out.logits.chunk(2)
+    return un + (cfg.cfg_scale + 1) * (cond - un)
 
 
 def _sample(batch: _Batch, cfg: SamplerConfig, logits: torch.Tensor, rows_idx: torch.Tensor | None
@@ -232,7 +266,8 @@ def _sample(batch: _Batch, cfg: SamplerConfig, logits: torch.Tensor, rows_idx: t
     if rows_idx is not None and gens is not None:
         # idle rows draw nothing, so a row's random stream never depends on its batch mates
         gens = [gens[i] for i in rows_idx.tolist()]
-    tokens, probs, scores = sample_tokens(logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.score, gens)
+    tokens, probs, scores = sample_tokens(logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.score, gens,
+                                          never=batch.never, dtype=score_dtype(cfg.resolved_score_dtype, logits))
     if rows_idx is None:
         return tokens, probs, scores
     b = batch.x.shape[0]

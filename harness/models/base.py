@@ -9,9 +9,11 @@ family differences live here and nowhere else:
   ``aligned_logits``/``token_logprobs`` apply it, so callers always get "position i scores
   token i": the first completion token at absolute position P uses the logit at P-1 by
   construction (README.md, "Where rldf differs from the reference code").
-* ids that can never be a real prediction (the mask token; Dream's unused "ghost" ids above
-  it) get -inf before any softmax, in decoding and in training alike, so rollout
-  probabilities and training log-probs are over the same support.
+* every distribution is the softmax over the **full vocabulary**, mask token included, as in
+  the official decoders and trainers (LLaDA, Fast-dLLM, Dream, d1, Drift): decoding scores,
+  rollout ``token_probs`` and training log-probs are over the same support. The ids that can
+  never be a real prediction (the mask token; unused embedding rows such as Dream's "ghost"
+  ids above it), ``suppressed_ids``, are only kept from being *committed* by the decoder.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class DiffusionLM:
     name: str = ""
     path: str | None = None
     base: str | None = None  # for a LoRA adapter directory: the base checkpoint it was applied to
-    # ids to exclude from every predictive distribution (see module docstring)
+    # ids the decoder never commits (they stay in every softmax; see module docstring)
     suppressed_ids: tuple[int, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
@@ -76,14 +78,6 @@ class DiffusionLM:
         """Raw network forward (``attention_mask``, ``position_ids``, ``cache``, ``use_cache``)."""
         return self.net(input_ids, **kwargs)
 
-    def suppress(self, logits: torch.Tensor) -> torch.Tensor:
-        """``logits`` with the never-predicted ids at -inf: a new tensor, the input is left as it
-        was (callers pass network outputs that ``.float()`` does not copy when already float32)."""
-        if not self.suppressed_ids:
-            return logits
-        ids = torch.tensor(self.suppressed_ids, device=logits.device)
-        return logits.index_fill(-1, ids, float("-inf"))
-
     def align(self, raw_logits: torch.Tensor) -> torch.Tensor:
         """Map raw logits [B, T, V] of positions a..a+T-1 to logits scoring tokens a+shift..a+T-1.
 
@@ -94,7 +88,7 @@ class DiffusionLM:
         return raw_logits[:, : raw_logits.shape[1] - s] if s else raw_logits
 
     def aligned_logits(self, input_ids: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-        """Logits [B, T, V] where position i scores token i, with never-predicted ids at -inf.
+        """Logits [B, T, V] where position i scores token i (full vocabulary).
 
         For Dream, position 0 has no prediction (nothing precedes it); it is filled with zeros
         (a uniform distribution) and must not be used.
@@ -104,9 +98,7 @@ class DiffusionLM:
         if self.logit_shift:
             pad = torch.zeros_like(raw[:, :1])
             out = torch.cat((pad, out), dim=1)
-        else:
-            out = out.clone()
-        return self.suppress(out)
+        return out
 
     def token_logprobs(
         self,
@@ -122,7 +114,8 @@ class DiffusionLM:
         """Log-probabilities of ``targets`` [B, L] at absolute positions start..start+L-1.
 
         The input may hold masks at those positions (the usual case: scoring x0 tokens from a
-        noisy x_t). Only the needed logits are normalised, in float32 and in chunks of
+        noisy x_t). The softmax is over the full vocabulary (see the module docstring). Only
+        the needed logits are normalised, in float32 and in chunks of
         ``chunk`` positions, so memory stays at B*chunk*V instead of B*L*V. Returns
         (logprobs [B, L] float32, entropy [B, L] float32 or None).
         """
@@ -136,14 +129,14 @@ class DiffusionLM:
         logps, ents = [], []
         for c0 in range(0, length, chunk):
             c1 = min(length, c0 + chunk)
-            lg = self.suppress(raw[:, c0:c1].float())
+            lg = raw[:, c0:c1].float()
             # log p = logit[target] - logsumexp(logits): avoids materialising (and saving for
             # backward) a full log_softmax tensor next to the logits.
             lse = torch.logsumexp(lg, dim=-1)
             logps.append(lg.gather(-1, targets[:, c0:c1, None].long()).squeeze(-1) - lse)
             if return_entropy:
                 p = torch.softmax(lg, dim=-1)
-                ents.append(lse - (p * lg.masked_fill(torch.isinf(lg), 0.0)).sum(-1))
+                ents.append(lse - (p * lg).sum(-1))
         logp = torch.cat(logps, dim=1)
         return logp, (torch.cat(ents, dim=1) if return_entropy else None)
 

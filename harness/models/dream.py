@@ -166,6 +166,7 @@ class DreamModel(DreamPreTrainedModel):
         cache: tuple[tuple[torch.Tensor, torch.Tensor], ...] | None = None,
         use_cache: bool = False,
         logits_range: tuple[int, int] | None = None,
+        cache_insert: int | None = None,
         **_: object,
     ) -> DiffusionLMOutput:
         """Same contract as ``LLaDAModelLM.forward``; logits are raw (position i predicts i+1)."""
@@ -180,6 +181,7 @@ class DreamModel(DreamPreTrainedModel):
             cfg.hidden_size // cfg.num_attention_heads,
             cfg.rope_theta,
             x.dtype,
+            insert_at=cache_insert,
         )
         caches = []
         for i, layer in enumerate(self.model.layers):

@@ -67,6 +67,9 @@ class AttentionInputs:
     sin: torch.Tensor
     # Boolean key mask [B, 1, 1, Tk] (True = attend) or None when nothing is padded.
     key_mask: torch.Tensor | None
+    # Where the current tokens' keys go among the cached ones: None = after them (a prefix
+    # cache); an index = inside them (the dual cache holds the keys before *and* after a window).
+    insert_at: int | None = None
 
 
 def prepare_attention(
@@ -77,6 +80,7 @@ def prepare_attention(
     head_dim: int,
     theta: float,
     dtype: torch.dtype,
+    insert_at: int | None = None,
 ) -> AttentionInputs:
     """Resolve default position ids and turn a 2D padding mask into an SDPA key mask.
 
@@ -84,11 +88,13 @@ def prepare_attention(
     ("rope_full_precision"), Qwen2/Dream in the activations' dtype.
 
     ``attention_mask`` covers all keys (cached prefix + current tokens): shape [B, past_len + T].
-    Default positions continue from the prefix: ``past_len .. past_len + T - 1``.
+    Default positions continue from the prefix: ``past_len .. past_len + T - 1``; with
+    ``insert_at`` (a dual cache) the current tokens sit at ``insert_at .. insert_at + T - 1``.
     """
     b, t = input_ids.shape
     if position_ids is None:
-        position_ids = torch.arange(past_len, past_len + t, device=input_ids.device).expand(b, t)
+        first = past_len if insert_at is None else insert_at
+        position_ids = torch.arange(first, first + t, device=input_ids.device).expand(b, t)
     cos, sin = rotary_cos_sin(position_ids, head_dim, theta, dtype)
     key_mask = None
     if attention_mask is not None:
@@ -100,7 +106,7 @@ def prepare_attention(
         mask = attention_mask.to(torch.bool)
         if not bool(mask.all()):
             key_mask = mask[:, None, None, :]
-    return AttentionInputs(cos=cos, sin=sin, key_mask=key_mask)
+    return AttentionInputs(cos=cos, sin=sin, key_mask=key_mask, insert_at=insert_at)
 
 
 def attend(
@@ -112,14 +118,16 @@ def attend(
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
     """Bidirectional attention of q [B, H, T, D] over (cached + current) keys with GQA.
 
-    Rotary is applied to q and k here (cached keys are stored rotated). Returns the attention
-    output [B, T, H*D] and this layer's full (k, v) so callers can cache a prefix of it.
+    Rotary is applied to q and k here (cached keys are stored rotated). The current keys join
+    the cached ones after them, or at ``att.insert_at`` (dual cache). Returns the attention
+    output [B, T, H*D] and this layer's full (k, v) so callers can cache part of it.
     """
     q = apply_rotary(q.to(att.cos.dtype), att.cos, att.sin).to(v.dtype)
     k = apply_rotary(k.to(att.cos.dtype), att.cos, att.sin).to(v.dtype)
     if past is not None:
-        k = torch.cat((past[0], k), dim=2)
-        v = torch.cat((past[1], v), dim=2)
+        i = past[0].shape[2] if att.insert_at is None else att.insert_at
+        k = torch.cat((past[0][:, :, :i], k, past[0][:, :, i:]), dim=2)
+        v = torch.cat((past[1][:, :, :i], v, past[1][:, :, i:]), dim=2)
     n_rep = q.shape[1] // k.shape[1]
     kk, vv, gqa = k, v, False
     if n_rep > 1 and att.key_mask is None:
@@ -148,10 +156,16 @@ class DiffusionLMOutput(ModelOutput):
 
 
 def slice_cache(
-    past: tuple[tuple[torch.Tensor, torch.Tensor], ...], end: int
+    past: tuple[tuple[torch.Tensor, torch.Tensor], ...], end: int, resume: int | None = None
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
-    """Keep the keys/values of positions [0, end) of every layer (the decoder's prefix cache).
+    """Keep the keys/values of positions [0, end) of every layer (the decoder's prefix cache),
+    and with ``resume`` also those of [resume, T) (the dual cache: all but the window).
 
     Copies, so the full-length keys/values of the forward that built the cache can be freed.
     """
-    return tuple((k[:, :, :end].clone(), v[:, :, :end].clone()) for k, v in past)
+    if resume is None:
+        return tuple((k[:, :, :end].clone(), v[:, :, :end].clone()) for k, v in past)
+    return tuple(
+        (torch.cat((k[:, :, :end], k[:, :, resume:]), dim=2), torch.cat((v[:, :, :end], v[:, :, resume:]), dim=2))
+        for k, v in past
+    )

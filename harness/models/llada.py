@@ -201,13 +201,16 @@ class LLaDAModelLM(LLaDAPreTrainedModel):
         cache: tuple[tuple[torch.Tensor, torch.Tensor], ...] | None = None,
         use_cache: bool = False,
         logits_range: tuple[int, int] | None = None,
+        cache_insert: int | None = None,
         **_: object,
     ) -> DiffusionLMOutput:
         """Run the network.
 
         ``attention_mask`` [B, past + T] marks real (1) vs padding (0) keys; ``position_ids``
         [B, T] default to ``past .. past + T - 1``; ``cache`` are the prefix keys/values
-        (from an earlier call with ``use_cache=True``), which are read, never modified.
+        (from an earlier call with ``use_cache=True``), which are read, never modified; the
+        current tokens' keys go after them, or at index ``cache_insert`` among them when the
+        cache holds the positions on both sides of the current window (the dual cache).
         ``logits_range=(a, b)`` computes logits only for input positions a..b-1: the output
         head is a large share of the compute with a 126k vocabulary, and decoding needs the
         logits of one block only.
@@ -218,7 +221,8 @@ class LLaDAModelLM(LLaDAPreTrainedModel):
         x = tr.wte(input_ids)
         rope_dtype = torch.float32 if cfg.rope_full_precision else x.dtype
         att = prepare_attention(
-            input_ids, attention_mask, position_ids, past_len, cfg.d_model // cfg.n_heads, cfg.rope_theta, rope_dtype
+            input_ids, attention_mask, position_ids, past_len, cfg.d_model // cfg.n_heads, cfg.rope_theta, rope_dtype,
+            insert_at=cache_insert,
         )
         caches = []
         for i, block in enumerate(tr.blocks):

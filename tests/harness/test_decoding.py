@@ -37,14 +37,14 @@ CONFIGS = [
     SamplerConfig(gen_length=16, block_length=8, steps=8, remasking="static"),
     SamplerConfig(gen_length=16, block_length=8, steps=6, remasking="static", score="margin"),
     SamplerConfig(gen_length=16, block_length=16, steps=16, remasking="threshold", threshold=0.5),
-    SamplerConfig(gen_length=24, block_length=8, steps=24, remasking="threshold", threshold=0.3, use_cache=True),
-    SamplerConfig(gen_length=24, block_length=8, steps=24, threshold=0.3, use_cache=True, cache_refresh=2),
+    SamplerConfig(gen_length=24, block_length=8, steps=24, remasking="threshold", threshold=0.3, cache="prefix"),
+    SamplerConfig(gen_length=24, block_length=8, steps=24, threshold=0.3, cache="prefix", cache_refresh=2),
     SamplerConfig(gen_length=16, block_length=4, steps=8, remasking="threshold", score="neg_entropy", threshold=0.4),
     SamplerConfig(gen_length=16, block_length=8, steps=16, remasking="static", temperature=1.0, top_p=0.9, seed=3),
 ]
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.remasking}-{c.score}-b{c.block_length}-c{int(c.use_cache)}")
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.remasking}-{c.score}-b{c.block_length}-{c.cache}")
 def test_every_position_committed_once_and_prompt_untouched(lm, cfg):
     g = decode(lm, PROMPTS, cfg)
     assert g.completion_ids.shape == (len(PROMPTS), cfg.gen_length)
@@ -100,9 +100,9 @@ def test_greedy_is_deterministic_and_seed_reproduces_sampling(lm):
     assert not torch.equal(c.completion_ids, e.completion_ids)
 
 
-@pytest.mark.parametrize("use_cache", [False, True])
-def test_batch_invariance_greedy(lm, use_cache):
-    cfg = SamplerConfig(gen_length=16, block_length=8, steps=16, threshold=0.5, use_cache=use_cache)
+@pytest.mark.parametrize("cache", ["none", "prefix", "dual"])
+def test_batch_invariance_greedy(lm, cache):
+    cfg = SamplerConfig(gen_length=16, block_length=8, steps=16, threshold=0.5, cache=cache)
     batch = decode(lm, PROMPTS, cfg)
     for i, p in enumerate(PROMPTS):
         alone = decode(lm, [p], cfg)
@@ -128,7 +128,7 @@ def test_cache_is_exact_when_prefix_keys_cannot_be_stale(lm_one_layer, block):
     decoding token for token (this checks the cache's windows, masks, positions, alignment)."""
     base = dict(gen_length=24, block_length=block, steps=24, threshold=0.3)
     plain = decode(lm_one_layer, PROMPTS, SamplerConfig(**base))
-    cached = decode(lm_one_layer, PROMPTS, SamplerConfig(**base, use_cache=True))
+    cached = decode(lm_one_layer, PROMPTS, SamplerConfig(**base, cache="prefix"))
     assert torch.equal(plain.completion_ids, cached.completion_ids)
     assert torch.equal(plain.step_map, cached.step_map)
     assert torch.allclose(plain.token_probs, cached.token_probs, atol=1e-5)
@@ -139,7 +139,7 @@ def test_cache_refreshed_every_forward_equals_uncached(lm):
     a multi-layer model, several blocks and a padded batch must decode exactly as uncached."""
     base = dict(gen_length=24, block_length=8, steps=24, threshold=0.3)
     plain = decode(lm, PROMPTS, SamplerConfig(**base))
-    refreshed = decode(lm, PROMPTS, SamplerConfig(**base, use_cache=True, cache_refresh=1))
+    refreshed = decode(lm, PROMPTS, SamplerConfig(**base, cache="prefix", cache_refresh=1))
     assert torch.equal(plain.completion_ids, refreshed.completion_ids)
     assert torch.equal(plain.step_map, refreshed.step_map)
     assert torch.equal(plain.nfe, refreshed.nfe)
@@ -170,10 +170,13 @@ def _replay_probs(lm, g, row, cfg):
     [
         SamplerConfig(gen_length=16, block_length=8, steps=16, threshold=0.4),
         SamplerConfig(gen_length=16, block_length=8, steps=8, remasking="static", temperature=0.8, top_p=0.9, seed=4),
+        SamplerConfig(gen_length=16, block_length=16, steps=8, remasking="dream"),
     ],
-    ids=["greedy-threshold", "sampled-static"],
+    ids=["greedy-threshold", "sampled-static", "dream"],
 )
 def test_token_probs_match_replayed_trajectory(lm, cfg):
+    """token_probs are full-vocabulary probabilities (mask token in the softmax, as the official
+    decoders score), replayed from the model at each position's recorded step."""
     g = decode(lm, PROMPTS[:2], cfg)
     with torch.no_grad():
         for row in range(2):
@@ -212,12 +215,12 @@ def test_invalid_configs_are_refused_with_what_to_set():
         SamplerConfig(score="entropy")
     with pytest.raises(ValueError, match="temperature"):
         SamplerConfig(temperature=-1)
-    with pytest.raises(ValueError, match="cache_refresh.*use_cache=True"):
+    with pytest.raises(ValueError, match="cache_refresh.*cache='prefix'"):
         SamplerConfig(cache_refresh=2)
     with pytest.raises(ValueError, match="cache_refresh.*positive count"):
-        SamplerConfig(use_cache=True, cache_refresh=-1)
+        SamplerConfig(cache="prefix", cache_refresh=-1)
     with pytest.raises(ValueError, match="cache_refresh.*positive count"):
-        SamplerConfig(use_cache=True, cache_refresh=True)  # a YAML "true" is not a count
+        SamplerConfig(cache="prefix", cache_refresh=True)  # a YAML "true" is not a count
 
 
 def test_cli_generate_prints_completion_and_speed(tiny_llada, capsys):
@@ -250,3 +253,136 @@ def test_temperature_applies_before_top_p():
 def test_trace_refuses_several_batches(lm):
     with pytest.raises(ValueError, match="batch_size"):
         decode(lm, PROMPTS[:3], SamplerConfig(gen_length=8, block_length=8, steps=8), batch_size=2, trace=True)
+
+
+# --- full-vocabulary scores, Dream's sampler, dual cache, guidance (issue 14) ---
+
+DREAM_CONFIGS = [
+    SamplerConfig(gen_length=16, block_length=16, steps=16, remasking="dream", score="confidence"),
+    SamplerConfig(gen_length=16, block_length=16, steps=8, remasking="dream", score="margin"),
+    SamplerConfig(gen_length=16, block_length=16, steps=4, remasking="dream", score="neg_entropy"),
+    SamplerConfig(gen_length=16, block_length=16, steps=8, remasking="dream", score="random", seed=5),
+    SamplerConfig(gen_length=16, block_length=16, steps=8, remasking="dream", alg_temp=0.5, temperature=0.7,
+                  top_p=0.9, top_k=20, seed=6),
+]
+
+
+def _dream_counts(gen: int, steps: int) -> list[int]:
+    from harness.decoding.dream import transfer_count
+
+    ts = torch.linspace(1, 1e-3, steps + 1)
+    left, out = gen, []
+    for i in range(steps):
+        k = transfer_count(left, ts[i], ts[i + 1], i == steps - 1)
+        out.append(k)
+        left -= k
+    return out
+
+
+def test_dream_transfer_counts_follow_its_timestep_schedule():
+    # hand-derived from Dream's _sample (k = int(n * (1 - s/t)), n recounted, rest at the end)
+    assert _dream_counts(32, 32) == [0] + [1] * 30 + [2]
+    assert _dream_counts(32, 16) == [1] + [2] * 14 + [3]
+    assert _dream_counts(32, 8) == [3] + [4] * 6 + [5]
+
+
+@pytest.mark.parametrize("cfg", DREAM_CONFIGS, ids=lambda c: f"dream-{c.score}-s{c.steps}-at{c.alg_temp}")
+def test_dream_mode_commits_everything_batch_invariantly(lm, cfg):
+    g = decode(lm, PROMPTS, cfg)
+    assert not (g.completion_ids == lm.mask_id).any() and (g.step_map >= 0).all()
+    assert (g.nfe <= cfg.steps).all() and (g.token_probs > 0).all()
+    for i, p in enumerate(PROMPTS):
+        alone = decode(lm, [p], cfg, row_seeds=[int(s) for s in _row_seeds(cfg, i)])
+        assert torch.equal(alone.completion_ids[0], g.completion_ids[i]), p
+        assert torch.equal(alone.step_map[0], g.step_map[i])
+
+
+def _row_seeds(cfg, i):
+    from harness.seeds import batch_row_seeds
+
+    return batch_row_seeds(cfg.seed, len(PROMPTS))[i : i + 1]
+
+
+def test_dream_greedy_commits_the_scheduled_counts(lm):
+    cfg = SamplerConfig(gen_length=32, block_length=32, steps=8, remasking="dream")
+    g = decode(lm, PROMPTS, cfg)
+    counts = [c for c in _dream_counts(32, 8) if c]
+    for row in range(len(PROMPTS)):
+        assert torch.bincount(g.step_map[row]).tolist() == counts
+
+
+def test_mask_token_is_scored_but_never_committed(lm):
+    """A mask-token logit far above the rest: the softmax keeps it (so every committed token's
+    probability is tiny), but the decoder commits the best other token, in every mode."""
+    bias = torch.zeros(lm.vocab_size)
+    bias[lm.mask_id] = 30.0
+    handle = lm.net.register_forward_hook(lambda m, i, o: o.__setitem__("logits", o["logits"] + bias))
+    try:
+        for cfg in (SamplerConfig(gen_length=8, block_length=8, steps=8, remasking="static"),
+                    SamplerConfig(gen_length=8, block_length=8, steps=4, remasking="dream"),
+                    SamplerConfig(gen_length=8, block_length=8, steps=8, temperature=1.0, seed=1)):
+            g = decode(lm, PROMPTS, cfg)
+            assert not (g.completion_ids == lm.mask_id).any()
+            assert (g.token_probs < 1e-6).all()
+    finally:
+        handle.remove()
+
+
+@pytest.mark.parametrize("block", [24, 8])
+def test_dual_cache_is_exact_when_cached_keys_cannot_be_stale(lm_one_layer, block):
+    """One layer: a position's keys depend only on its token, and the suffix after the block is
+    still masked at the block's first forward, so the dual cache must decode as uncached."""
+    base = dict(gen_length=24, block_length=block, steps=24, threshold=0.3)
+    plain = decode(lm_one_layer, PROMPTS, SamplerConfig(**base))
+    dual = decode(lm_one_layer, PROMPTS, SamplerConfig(**base, cache="dual"))
+    assert torch.equal(plain.completion_ids, dual.completion_ids)
+    assert torch.equal(plain.step_map, dual.step_map)
+
+
+def test_guidance_combines_conditional_and_prompt_masked_logits(lm):
+    """cfg_scale: logits = un + (s + 1)(cond - un), un from the prompt-masked copy (LLaDA)."""
+    from harness.decoding.engine import _guided_forward, _start
+
+    cfg = SamplerConfig(gen_length=8, block_length=8, steps=8, cfg_scale=2.0)
+    batch = _start(lm, [[5, 6, 7]], cfg, None)
+    s, e = batch.plen, batch.plen + 8
+    shift = lm.logit_shift
+    with torch.no_grad():
+        got = _guided_forward(lm, batch, cfg, batch.x, None, None, (s - shift, e - shift))
+        cond = lm.forward(batch.x, logits_range=(s - shift, e - shift)).logits
+        un_x = batch.x.clone()
+        un_x[:, :s] = lm.mask_id
+        un = lm.forward(un_x, logits_range=(s - shift, e - shift)).logits
+    assert torch.allclose(got, un + 3.0 * (cond - un), atol=1e-5)
+    assert not torch.allclose(got, cond, atol=1e-3)
+    g = decode(lm, PROMPTS, cfg)
+    assert not (g.completion_ids == lm.mask_id).any()
+
+
+def test_sampler_settings_of_the_new_modes_are_refused_with_the_fix():
+    with pytest.raises(ValueError, match="block_length.*remasking='dream' decodes one block"):
+        SamplerConfig(gen_length=32, block_length=8, remasking="dream")
+    with pytest.raises(ValueError, match=r"eps.*\(0, 1\)"):
+        SamplerConfig(gen_length=32, block_length=32, remasking="dream", eps=1.0)
+    with pytest.raises(ValueError, match="alg_temp.*positive temperature"):
+        SamplerConfig(gen_length=32, block_length=32, remasking="dream", alg_temp=-0.1)
+    with pytest.raises(ValueError, match="score.*maskgit_plus"):
+        SamplerConfig(gen_length=32, block_length=32, remasking="dream", score="entropy")
+    with pytest.raises(ValueError, match="cache_refresh.*cache='prefix'"):
+        SamplerConfig(cache="dual", cache_refresh=2)
+    with pytest.raises(ValueError, match="cache.*none, prefix, dual"):
+        SamplerConfig(cache="suffix")
+    with pytest.raises(ValueError, match="cfg_scale.*without a KV cache"):
+        SamplerConfig(cache="prefix", cfg_scale=1.0)
+    with pytest.raises(ValueError, match="stop_at_eos.*remasking='dream'"):
+        SamplerConfig(gen_length=32, block_length=32, remasking="dream", stop_at_eos=True)
+
+
+def test_old_use_cache_key_still_loads_and_hashes_as_before():
+    from harness.config_io import build
+    from harness.errors import UserError
+
+    assert build(SamplerConfig, {"use_cache": True}).cache == "prefix"
+    assert build(SamplerConfig, {"use_cache": False}).cache == "none"
+    with pytest.raises(UserError, match="use_cache=True contradicts cache='none'"):
+        build(SamplerConfig, {"use_cache": True, "cache": "none"})

@@ -13,7 +13,11 @@ from harness.decoding import SamplerConfig
 from harness.errors import UserError
 from harness.protocols import PROTOCOL_DIR, ExternalProtocol, Protocol, list_protocols, load_protocol
 
-SHIPPED = [f"{kind}-{n}" for kind in ("rldf-greedy", "d1-zero-shot") for n in (128, 256, 512)] + ["rldf-tiny"]
+OFFICIAL = [
+    "llada-official-gsm8k-256", "llada-official-humaneval-512", "dream-entropy-gsm8k-256", "dream-official-humaneval",
+    "dream-maskgit-humaneval-2048", *(f"fast-dllm-gsm8k-256-{v}" for v in ("baseline", "parallel", "prefix", "dual")),
+]
+SHIPPED = [f"{kind}-{n}" for kind in ("rldf-greedy", "d1-zero-shot") for n in (128, 256, 512)] + ["rldf-tiny", *OFFICIAL]
 
 
 def test_shipped_protocols_load_with_the_literature_settings():
@@ -38,6 +42,20 @@ def test_shipped_protocols_load_with_the_literature_settings():
     )
     for n in SHIPPED:
         assert load_protocol(n).description, f"{n} must say where its settings come from"
+
+
+def test_official_evaluation_protocols_carry_their_sources_settings():
+    s = {n: load_protocol(n).settings() for n in OFFICIAL}
+    llada = s["llada-official-gsm8k-256"]  # LLaDA opencompass gsm8k length256 block8
+    assert (llada["gen_length"], llada["block_length"], llada["steps"], llada["remasking"]) == (256, 8, 256, "static")
+    assert llada["score_dtype"] == "model"  # generate.py scores in the logits' dtype
+    dream = s["dream-entropy-gsm8k-256"]  # Dream eval_instruct/eval.sh gsm8k_cot
+    assert (dream["remasking"], dream["score"], dream["steps"], dream["temperature"], dream["top_p"], dream["top_k"]) == (
+        "dream", "neg_entropy", 256, 0.1, 0.9, 0)
+    caches = [s[f"fast-dllm-gsm8k-256-{v}"] for v in ("baseline", "parallel", "prefix", "dual")]
+    assert [(c["remasking"], c["use_cache"], c.get("cache")) for c in caches] == [
+        ("static", False, None), ("threshold", False, None), ("threshold", True, None), ("threshold", True, "dual")]
+    assert all(c["shots"] == 5 and c["block_length"] == 32 for c in caches)
 
 
 def test_hash_is_sha256_of_the_canonical_settings():
@@ -73,20 +91,33 @@ def test_key_order_and_int_vs_float_do_not_change_the_hash(tmp_path):
     assert a.hash == b.hash == load_protocol("rldf-greedy-256").hash
 
 
-def _changed(name: str, value):
+def _changed(name: str, value) -> dict:
+    """A valid change of sampler field ``name`` (with what it needs alongside)."""
     return {
-        "gen_length": 64, "block_length": 16, "steps": 17, "remasking": "static", "threshold": 0.8,
-        "score": "margin", "temperature": 0.5, "top_p": 0.9, "top_k": 5, "use_cache": not value,
-        "stop_at_eos": not value, "defer_eos": not value, "cache_refresh": 2,
+        "gen_length": {"gen_length": 64}, "block_length": {"block_length": 16}, "steps": {"steps": 17},
+        "remasking": {"remasking": "static"}, "threshold": {"threshold": 0.8}, "score": {"score": "margin"},
+        "temperature": {"temperature": 0.5}, "top_p": {"top_p": 0.9}, "top_k": {"top_k": 5},
+        "stop_at_eos": {"stop_at_eos": not value}, "defer_eos": {"defer_eos": not value},
+        "cache_refresh": {"cache_refresh": 2}, "cache": {"cache": "dual"},
+        "cfg_scale": {"cfg_scale": 1.0, "cache": "none"}, "eps": {"eps": 0.01}, "alg_temp": {"alg_temp": 0.5},
+        "score_dtype": {"score_dtype": "float32"},
     }[name]
 
 
 @pytest.mark.parametrize("field", [f.name for f in fields(SamplerConfig) if f.name != "seed"])
 def test_every_sampler_change_changes_the_hash(field):
-    p = Protocol(name="p", sampler=SamplerConfig(gen_length=32, block_length=32, steps=32, use_cache=True))
-    q = p.with_changes(**{field: _changed(field, getattr(p.sampler, field))})
+    p = Protocol(name="p", sampler=SamplerConfig(gen_length=32, block_length=32, steps=32, cache="prefix"))
+    q = p.with_changes(**_changed(field, getattr(p.sampler, field)))
     assert q.hash != p.hash
     assert q.name.startswith("p+") and field in q.name
+
+
+def test_cache_none_and_prefix_hash_as_the_old_use_cache_boolean():
+    base = dict(gen_length=32, block_length=32, steps=32)
+    for cache, old in (("none", False), ("prefix", True)):
+        settings = Protocol(name="p", sampler=SamplerConfig(**base, cache=cache)).settings()
+        assert settings["use_cache"] is old and "cache" not in settings
+    assert Protocol(name="p", sampler=SamplerConfig(**base, cache="dual")).settings()["cache"] == "dual"
 
 
 @pytest.mark.parametrize("change", [{"samples": 4}, {"parser": "lenient"}, {"max_items": 10}, {"template": "llada"}])
