@@ -180,3 +180,19 @@ def test_bad_config_values_fail_with_the_field_named(tmp_path, tiny_llada):
     # an estimator's own setting lives in its section; the old flat key says where it moved
     with pytest.raises(UserError, match="unknown key 'step_temperature'; did you mean rldf.step_temperature"):
         load_config(TrainConfig, path, ["estimator.step_temperature=2"])
+
+
+@pytest.mark.parametrize("remasking", ["threshold", "dream"])
+def test_rldf_trains_on_rollouts_whose_probabilities_are_the_training_distribution(tmp_path, tiny_dream, remasking):
+    """Rollout token_probs and training log-probs are one distribution (full vocabulary, same
+    logit alignment), so before the first update they agree to float precision — for LLaDA-style
+    rollouts and for Dream's own sampler alike; RLDF then trains on the recorded step maps."""
+    sampler = {"gen_length": 16, "block_length": 16 if remasking == "dream" else 8, "steps": 8,
+               "remasking": remasking, "threshold": 0.5, "temperature": 1.0}
+    cfg = load_config(TrainConfig, _config(tmp_path, tiny_dream, rollout__sampler=sampler), ["run.max_steps=1"])
+    summary = train(cfg, tmp_path / "run", quiet=True)
+    rec = _metrics(tmp_path / "run")
+    assert summary.steps == 1 and rec[0]["forwards"] >= 1
+    assert rec[0]["rollout_logp_gap"] < 1e-4
+    before, after = _weights(tiny_dream), _weights(Path(summary.checkpoint))
+    assert any(not torch.equal(before[k], after[k]) for k in before)
