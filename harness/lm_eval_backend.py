@@ -5,7 +5,7 @@ it, and importing it registers the model name ``rldf``. lm-eval 0.4.13 discovers
 through its own registry (no entry points), so the stock ``lm_eval`` command does not know
 ``rldf``; run it through our CLI, which registers the backend first and then hands over::
 
-    rldf lm-eval --model rldf --model_args pretrained=GSAI-ML/LLaDA-8B-Instruct,protocol=rldf-greedy-256 \\
+    rldf lm-eval run --model rldf --model_args pretrained=GSAI-ML/LLaDA-8B-Instruct,protocol=rldf-greedy-256 \\
         --tasks gsm8k --batch_size 8
 
 or from Python (``import harness.lm_eval_backend`` once, then ``simple_evaluate(model="rldf",

@@ -129,3 +129,25 @@ def test_cli_refuses_a_bad_combination_in_one_line(tmp_path, capsys):
     rc, err = _cli("pretrained=rldf-tiny,mc_num=128,mc_batch=3", tmp_path, capsys)
     lines = [ln for ln in err.splitlines() if ln.startswith("rldf lm-eval: error")]
     assert rc == 2 and lines == ["rldf lm-eval: error: rldf backend: mc_batch=3 must divide mc_num=128; set mc_batch to a divisor of mc_num"]
+
+
+@pytest.mark.parametrize("family", ["llada", "dream"])
+def test_one_token_loglikelihood_is_the_guided_full_vocabulary_log_softmax(family, request):
+    """One masked token: the ELBO is exact, log_softmax(un + (cfg + 1)(cond - un)) over the whole
+    vocabulary (mask included), with the prompt masked in ``un`` and Dream's logit shift."""
+    import torch
+
+    from harness.lm_eval_backend import RldfLM
+    from harness.models import load_model
+
+    lm = load_model(request.getfixturevalue(f"tiny_{family}"))
+    backend = RldfLM(lm=lm, protocol="rldf-tiny", mc_num=4, batch_size=4, cfg=1.5)
+    prefix, target = backend._encode_pair("Q: 4*2 A:", "8")
+    assert len(target) == 1
+    pos = len(prefix) - lm.logit_shift  # the logit that scores the continuation token
+    with torch.no_grad():
+        cond = lm.forward(torch.tensor([[*prefix, lm.mask_id]])).logits[0, pos].float()
+        un = lm.forward(torch.full((1, len(prefix) + 1), lm.mask_id)).logits[0, pos].float()
+    expected = float(torch.log_softmax(un + 2.5 * (cond - un), -1)[target[0]])
+    (value, _), = backend.loglikelihood([SimpleNamespace(args=("Q: 4*2 A:", "8"))])
+    assert value == pytest.approx(expected, abs=1e-5)
