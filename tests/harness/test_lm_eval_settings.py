@@ -151,3 +151,17 @@ def test_one_token_loglikelihood_is_the_guided_full_vocabulary_log_softmax(famil
     expected = float(torch.log_softmax(un + 2.5 * (cond - un), -1)[target[0]])
     (value, _), = backend.loglikelihood([SimpleNamespace(args=("Q: 4*2 A:", "8"))])
     assert value == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("n", [1024, 512, 256])
+def test_readme_generation_rows_decode_like_lladas_generate_py(tiny, n):
+    """EVAL.md's gen rows: one low-confidence token per step over a single n-token block, greedy."""
+    from harness.lm_eval_backend import RldfLM
+
+    text = (ROOT / "README.md").read_text()
+    args = re.search(r"`--model_args pretrained=PATH,(protocol=[^`]+gen_length=N[^`]*)`", text).group(1)
+    kw = dict(kv.split("=") for kv in args.replace("N", str(n)).split(","))
+    b = RldfLM(lm=tiny, **{k: (int(v) if v.isdigit() else v) for k, v in kw.items()})
+    cfg, _ = b._sampler({"max_gen_toks": 256})  # gsm8k's max_gen_toks
+    assert (cfg.gen_length, cfg.steps, cfg.block_length) == (n, n, n)
+    assert (cfg.remasking, cfg.score, cfg.temperature, cfg.use_cache) == ("static", "confidence", 0.0, False)
