@@ -114,6 +114,16 @@ def record_pair(h, context: str, continuation: str, n_batches: int) -> dict:
     }
 
 
+def dump(meta: dict, records: dict[str, list[list[dict]]]) -> str:
+    """The golden file's text: one multiple-choice group (or single pair) per line, so it stays
+    small and a re-recording diffs line by line."""
+    cfgs = ",\n".join(
+        f" {json.dumps(cfg)}: [\n" + ",\n".join("  " + json.dumps(group) for group in groups) + "\n ]"
+        for cfg, groups in records.items()
+    )
+    return '{"meta": ' + json.dumps(meta) + ',\n"groups": {\n' + cfgs + "\n}}\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--official", type=Path, required=True, help="directory holding the fetched eval_llada.py and generate.py")
@@ -121,6 +131,7 @@ def main() -> None:
     ap.add_argument("--n-batches", type=int, default=256, help="batches per estimate (256 x 8 = 2,048 samples)")
     ap.add_argument("--cfgs", default="0,0.5,2.0", help="guidance scales to record (EVAL.md uses 0.5 and 2.0)")
     ap.add_argument("--commit", default="b7e6c3565f194352da44b38dd12b6970597309f3", help="the fetched commit, for the record")
+    ap.add_argument("--out", type=Path, default=OUT, help="where to write the golden JSON")
     ap.add_argument("--seed", type=int, default=1234, help="eval_llada.py's set_seed")
     args = ap.parse_args()
 
@@ -139,9 +150,9 @@ def main() -> None:
         "model": "harness/assets/rldf-tiny (float32)", "mc_batch": args.batch_size, "seed": args.seed,
         "torch": torch.__version__,
     }
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps({"meta": meta, "groups": records}, indent=1) + "\n")
-    print(f"wrote {OUT}", file=sys.stderr)
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(dump(meta, records))
+    print(f"wrote {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
