@@ -9,12 +9,13 @@ from below by the ELBO and estimated by Monte Carlo, exactly as LLaDA's own eval
 For each batch of ``mc_batch`` draws the mask counts l are stratified (``linspace`` from a
 random start, wrapped into 1..L) and each row masks l positions chosen uniformly; the estimate
 is the mean over ``mc_num`` draws. All randomness comes from the ``torch.Generator`` passed in,
-so an estimate is reproducible. Families differ only in logit alignment, which
-``DiffusionLM.token_logprobs`` handles (Dream needs at least one prefix token).
+so an estimate is reproducible. Families differ only in logit alignment (Dream needs at least
+one prefix token). Log-probabilities are over the full vocabulary and may use LLaDA's
+classifier-free guidance (``cfg``), both as LLaDA's ``get_log_likelihood.py`` does.
 
-``greedy_continuation`` is LLaDA's ``suffix_greedy_prediction``: mask the whole continuation
-and commit one argmax token per forward, most confident first; lm-eval's ``is_greedy`` is
-whether that reproduces the continuation.
+``suffix_greedy`` is LLaDA's ``suffix_greedy_prediction``: mask the whole continuation and
+commit one argmax token per forward, most confident first; lm-eval's ``is_greedy`` is whether
+that reproduces the continuation.
 """
 
 from __future__ import annotations
@@ -25,12 +26,63 @@ from typing import Any
 
 import torch
 
+_CHUNK = 256  # positions normalised at once in guided_logprobs
+
 
 def mask_counts(length: int, batch: int, generator: torch.Generator) -> torch.Tensor:
     """LLaDA's stratified mask counts in 1..``length`` for ``batch`` draws."""
     k = int(torch.randint(1, length + 1, (), generator=generator))
     x = torch.round(torch.linspace(float(k), k + (batch - 1) * (length / batch), steps=batch)).long()
     return ((x - 1) % length) + 1
+
+
+def _forward_guided(lm: Any, seq: torch.Tensor, start: int, length: int, cfg: float) -> torch.Tensor:
+    """Raw logits scoring tokens start..start+length-1 of ``seq`` [B, T]: [B, length, V], or with
+    ``cfg > 0`` [2B, length, V] whose second half is the unconditional copy (positions < ``start``
+    masked), run in the same forward batch as ``get_logits`` in LLaDA's code does."""
+    first = start - lm.logit_shift
+    if first < 0:
+        raise ValueError(f"{lm.family}: scoring needs at least {lm.logit_shift} prefix token(s); give a context or a BOS token")
+    x = seq
+    if cfg > 0:
+        uncond = seq.clone()
+        uncond[:, :start] = lm.mask_id
+        x = torch.cat((seq, uncond))
+    return lm.forward(x, logits_range=(first, first + length)).logits
+
+
+def _combine(raw: torch.Tensor, cfg: float) -> torch.Tensor:
+    """float32 logits; with ``cfg > 0``: ``un + (cfg + 1) * (cond - un)`` of the two halves."""
+    lg = raw.float()
+    if cfg > 0:
+        cond, uncond = lg.chunk(2)
+        lg = uncond + (cfg + 1) * (cond - uncond)
+    return lg
+
+
+def guided_logprobs(lm: Any, seq: torch.Tensor, targets: torch.Tensor, start: int, cfg: float = 0.0) -> torch.Tensor:
+    """Log-probabilities [B, L] of ``targets`` at positions start..start+L-1 of ``seq`` [B, T].
+
+    Normalised over the **full** vocabulary, mask token included, in float32: LLaDA's
+    ``get_log_likelihood.py`` and Dream's ``eval.py`` take a plain cross-entropy of the raw
+    logits (``DiffusionLM.suppress``, which decoding and training use, is deliberately not
+    applied). ``cfg``: see ``_forward_guided`` and ``_combine``. The softmax is taken in chunks of
+    positions so float32 memory stays at B*chunk*V.
+    """
+    raw = _forward_guided(lm, seq, start, targets.shape[1], cfg)
+    out = []
+    for c0 in range(0, targets.shape[1], _CHUNK):
+        lg = _combine(raw[:, c0 : c0 + _CHUNK], cfg)
+        out.append(lg.gather(-1, targets[:, c0 : c0 + _CHUNK, None].long()).squeeze(-1) - torch.logsumexp(lg, dim=-1))
+    return torch.cat(out, dim=1)
+
+
+def check_mc(mc_num: int, mc_batch: int) -> None:
+    """LLaDA's constraint (``assert mc_num % batch_size == 0``), as one line naming the fix."""
+    if mc_num < 1 or mc_batch < 1 or mc_num % mc_batch:
+        raise ValueError(
+            f"mc_num={mc_num} must be a positive multiple of mc_batch={mc_batch}; set mc_batch to a divisor of mc_num"
+        )
 
 
 @torch.no_grad()
@@ -41,15 +93,13 @@ def elbo_loglikelihood(
     *,
     mc_num: int = 128,
     mc_batch: int = 32,
+    cfg: float = 0.0,
     generator: torch.Generator | None = None,
 ) -> float:
     """Monte-Carlo ELBO estimate of ``log p(target | prefix)`` (natural log, summed over tokens)."""
     if not target:
         return 0.0
-    if mc_num < 1 or mc_batch < 1 or mc_num % mc_batch:
-        raise ValueError(f"mc_num={mc_num} must be a positive multiple of mc_batch={mc_batch}")
-    if len(prefix) < lm.logit_shift:
-        raise ValueError(f"{lm.family}: scoring needs at least {lm.logit_shift} prefix token(s); give a context or a BOS token")
+    check_mc(mc_num, mc_batch)
     g = generator or torch.Generator().manual_seed(0)
     p, length = len(prefix), len(target)
     seq = torch.tensor([*prefix, *target], dtype=torch.long, device=lm.device)[None].repeat(mc_batch, 1)
@@ -61,34 +111,45 @@ def elbo_loglikelihood(
         masked = (order < counts[:, None]).to(lm.device)
         noisy = seq.clone()
         noisy[:, p:] = torch.where(masked, torch.full_like(targets, lm.mask_id), targets)
-        logp, _ = lm.token_logprobs(noisy, targets, p)
+        logp = guided_logprobs(lm, noisy, targets, p, cfg)
         per_row = (logp * masked).sum(dim=1) * (length / counts.to(lm.device).float())
         total += float(per_row.sum())
     return total / mc_num
 
 
-def greedy_continuation(lm: Any, prefix: Sequence[int], length: int) -> list[int]:
-    """The continuation of ``length`` tokens decoded one argmax token per step, most confident first."""
-    from harness.decoding import SamplerConfig, decode
+@torch.no_grad()
+def suffix_greedy(lm: Any, prefix: Sequence[int], length: int, cfg: float = 0.0) -> list[int]:
+    """LLaDA's ``suffix_greedy_prediction``: the continuation of ``length`` tokens decoded from an
+    all-mask suffix, one forward per token, committing the argmax at the most confident masked
+    position (full vocabulary, same ``cfg`` as the likelihood). A committed argmax that is the
+    mask token leaves its position masked, as in the reference, so the check then fails."""
+    p = len(prefix)
+    seq = torch.tensor([[*prefix, *[lm.mask_id] * length]], dtype=torch.long, device=lm.device)
+    for _ in range(length):
+        masked = (seq[0, p:] == lm.mask_id).nonzero().squeeze(-1)
+        if not len(masked):
+            break
+        lg = _combine(_forward_guided(lm, seq, p, length, cfg), cfg)[0, masked]
+        x0 = lg.argmax(-1)
+        conf = torch.softmax(lg, dim=-1).gather(-1, x0[:, None]).squeeze(-1)
+        best = int(conf.argmax())
+        seq[0, p + int(masked[best])] = x0[best]
+    return seq[0, p:].tolist()
 
-    cfg = SamplerConfig(
-        gen_length=length, block_length=length, steps=length, remasking="static", score="confidence", temperature=0.0
-    )
-    return decode(lm, [list(prefix)], cfg).completion_ids[0].tolist()
 
+def rolling_windows(n_tokens: int, max_length: int, first: int = 1) -> list[tuple[int, int, int]]:
+    """(context start, target start, target end) windows covering tokens first..n-1 of a text.
 
-def rolling_windows(n_tokens: int, max_length: int) -> list[tuple[int, int, int]]:
-    """(context start, target start, target end) windows covering tokens 1..n-1 of a text.
-
-    Token 0 (BOS, or the text's first token) is context only. A text that fits is one window;
-    a longer one is split into targets of ``max_length // 2`` tokens, each conditioned on up to
+    Tokens before ``first`` are context only (1: a BOS, or Dream's one token that no logit
+    predicts; 0: LLaDA without BOS scores every token). A text that fits is one window; a longer
+    one is split into targets of ``max_length // 2`` tokens, each conditioned on up to
     ``max_length - target`` preceding tokens, so every token is scored exactly once.
     """
     if n_tokens <= max_length:
-        return [(0, 1, n_tokens)] if n_tokens > 1 else []
+        return [(0, first, n_tokens)] if n_tokens > first else []
     step = max(1, max_length // 2)
     out = []
-    for t0 in range(1, n_tokens, step):
+    for t0 in range(first, n_tokens, step):
         t1 = min(n_tokens, t0 + step)
         out.append((max(0, t1 - max_length), t0, t1))
     return out

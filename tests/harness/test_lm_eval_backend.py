@@ -14,10 +14,10 @@ import torch
 
 from harness.likelihood import (
     elbo_loglikelihood,
-    greedy_continuation,
     mask_counts,
     rolling_windows,
     seeded_generator,
+    suffix_greedy,
 )
 from harness.models import load_model
 
@@ -89,8 +89,8 @@ def test_elbo_of_one_token_is_its_exact_log_probability(lm):
     prefix = lm.tokenizer("Q: 4*2 A:", add_special_tokens=False)["input_ids"]
     target = lm.tokenizer("8", add_special_tokens=False)["input_ids"]
     x = torch.tensor([prefix + [lm.mask_id]])
-    with torch.no_grad():
-        exact = float(lm.token_logprobs(x, torch.tensor([target]), len(prefix))[0][0, 0])
+    with torch.no_grad():  # full vocabulary, the mask token included, as LLaDA's cross-entropy
+        exact = float(torch.log_softmax(lm.forward(x).logits[0, -1].float(), -1)[target[0]])
     assert elbo_loglikelihood(lm, prefix, target, mc_num=8, mc_batch=4) == pytest.approx(exact, abs=1e-5)
 
 
@@ -101,7 +101,8 @@ def test_elbo_weights_l_masked_tokens_by_length_over_l(lm):
 
     @torch.no_grad()
     def lp(seq, pos):
-        return float(lm.token_logprobs(torch.tensor([prefix + seq]), torch.tensor([[y[pos]]]), len(prefix) + pos)[0][0, 0])
+        logits = lm.forward(torch.tensor([prefix + seq])).logits[0, len(prefix) + pos].float()
+        return float(torch.log_softmax(logits, -1)[y[pos]])
 
     both = lp([m, m], 0) + lp([m, m], 1)  # l = 2: weight 2/2
     one = [2.0 * lp([m, y[1]], 0), 2.0 * lp([y[0], m], 1)]  # l = 1: weight 2/1, either position
@@ -120,7 +121,7 @@ def test_mask_counts_are_stratified():
 def test_loglikelihood_is_seeded_and_is_greedy_checks_the_greedy_suffix(backend, lm):
     ctx = "Q: 9-4 A:"
     prefix = backend._prefix(backend.tok_encode(ctx))
-    greedy_text = lm.tokenizer.decode(greedy_continuation(lm, prefix, 3))
+    greedy_text = lm.tokenizer.decode(suffix_greedy(lm, prefix, 3))
     (lp1, g1), (lp2, g2), (lp3, _) = backend.loglikelihood([_req(ctx, greedy_text), _req(ctx, "zq~"), _req(ctx, greedy_text)])
     assert g1 is True and g2 is False
     assert lp1 == lp3 and lp1 < 0 and lp2 < 0
@@ -130,12 +131,23 @@ def test_rolling_windows_score_every_token_once():
     assert rolling_windows(5, 8) == [(0, 1, 5)]
     assert rolling_windows(10, 4) == [(0, 1, 3), (1, 3, 5), (3, 5, 7), (5, 7, 9), (6, 9, 10)]
     assert rolling_windows(1, 4) == []
+    assert rolling_windows(3, 8, first=0) == [(0, 0, 3)]
+    assert rolling_windows(5, 4, first=0) == [(0, 0, 2), (0, 2, 4), (1, 4, 5)]
 
 
-def test_loglikelihood_rolling_is_the_elbo_after_bos(backend, lm):
+def test_loglikelihood_rolling_scores_every_token_of_llada_text(backend, lm):
     (value,) = backend.loglikelihood_rolling([_req("12+3=15")])
-    ids = lm.tokenizer("12+3=15", add_special_tokens=False)["input_ids"]
-    g = seeded_generator(backend.seed, "rolling", "12+3=15", 1)
+    ids = lm.tokenizer("12+3=15")["input_ids"]
+    g = seeded_generator(backend.seed, "rolling", "12+3=15", 0)
+    assert value == elbo_loglikelihood(lm, [], ids, mc_num=8, mc_batch=4, generator=g) < 0
+
+
+def test_loglikelihood_rolling_with_add_bos_is_the_elbo_after_bos(lm):
+    from harness.lm_eval_backend import RldfLM
+
+    (value,) = RldfLM(lm=lm, protocol="rldf-tiny", mc_num=8, mc_batch=4, add_bos=True).loglikelihood_rolling([_req("1+3")])
+    g = seeded_generator(0, "rolling", "1+3", 1)
+    ids = lm.tokenizer("1+3")["input_ids"]
     assert value == elbo_loglikelihood(lm, [lm.bos_id], ids, mc_num=8, mc_batch=4, generator=g) < 0
 
 
