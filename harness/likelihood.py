@@ -65,8 +65,8 @@ def guided_logprobs(lm: Any, seq: torch.Tensor, targets: torch.Tensor, start: in
 
     Normalised over the **full** vocabulary, mask token included, in float32: LLaDA's
     ``get_log_likelihood.py`` and Dream's ``eval.py`` take a plain cross-entropy of the raw
-    logits (``DiffusionLM.suppress``, which decoding and training use, is deliberately not
-    applied). ``cfg``: see ``_forward_guided`` and ``_combine``. The softmax is taken in chunks of
+    logits, as ``DiffusionLM.token_logprobs`` does for training (this copy adds guidance).
+    ``cfg``: see ``_forward_guided`` and ``_combine``. The softmax is taken in chunks of
     positions so float32 memory stays at B*chunk*V.
     """
     raw = _forward_guided(lm, seq, start, targets.shape[1], cfg)

@@ -37,11 +37,11 @@ EVAL.md rows):
   the paper's Table 1), whose tokenizer adds no BOS. On matches Dream's ``eval_dream_mc.sh``
   (``add_bos_token=true``) in that one respect only (see README: Dream likelihoods) and rldf
   before issue 20.
-* ``cfg`` (default 0): LLaDA's guidance scale for likelihoods: logits
-  ``un + (cfg + 1) * (cond - un)``, ``un`` from a copy with the prompt masked, batched with the
-  conditional rows. EVAL.md's "w/ CFG" row uses 0.5 (GPQA, ARC-C, HellaSwag, PIQA) and 2.0
-  (TruthfulQA). Generation CFG is the protocol sampler's ``cfg_scale``; ``cfg > 0`` with a
-  generative task is refused.
+* ``cfg`` (default 0): LLaDA's guidance scale: logits ``un + (cfg + 1) * (cond - un)``, ``un``
+  from a copy with the prompt masked, batched with the conditional rows — for likelihoods, and
+  for generation as the sampler's ``cfg_scale`` (``eval_llada.py`` passes its ``cfg`` to
+  ``generate`` too; a protocol whose sampler uses a KV cache cannot be guided and is refused).
+  EVAL.md's "w/ CFG" row uses 0.5 (GPQA, ARC-C, HellaSwag, PIQA) and 2.0 (TruthfulQA).
 * ``mc_num`` (default 128), ``mc_batch``: ``mc_batch`` defaults to ``min(mc_num, batch_size)``
   with lm-eval's ``--batch_size`` (``min(mc_num, 32)`` for ``auto``) — in ``eval_llada.py``
   ``--batch_size`` *is* the Monte-Carlo batch, so LLaDA's commands (``--batch_size 8`` with
@@ -186,14 +186,14 @@ class RldfLM(LM):
         if gen_kwargs.get("do_sample", False):
             temperature = float(gen_kwargs.get("temperature") or base.temperature or 1.0)
         top_p = float(gen_kwargs.get("top_p", base.top_p)) if gen_kwargs.get("do_sample", False) else base.top_p
-        return replace(base, gen_length=gen_length, steps=steps, temperature=temperature, top_p=top_p), max_gen
+        try:
+            sampler = replace(base, gen_length=gen_length, steps=steps, temperature=temperature, top_p=top_p,
+                              cfg_scale=self.cfg or base.cfg_scale)
+        except ValueError as exc:
+            raise UserError(f"rldf backend: cfg={self.cfg} with protocol {self.protocol.name}: {exc}") from exc
+        return sampler, max_gen
 
     def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
-        if self.cfg > 0:
-            raise UserError(
-                f"rldf backend: cfg={self.cfg} applies to loglikelihood only; generation CFG is set through the "
-                "protocol sampler's cfg_scale (drop cfg for generative tasks)"
-            )
         out: list[str | None] = [None] * len(requests)
         groups: dict[str, list[int]] = {}
         for i, req in enumerate(requests):

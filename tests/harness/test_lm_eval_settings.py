@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from harness.errors import UserError
+from harness.protocols import load_protocol
 
 lm_eval = pytest.importorskip("lm_eval")
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,9 +74,17 @@ def test_impossible_settings_are_refused_in_one_line(tiny, kw, names):
     assert names in str(err.value) and "\n" not in str(err.value)
 
 
-def test_generation_with_cfg_is_refused_pointing_at_the_sampler(tiny):
-    with pytest.raises(UserError, match="cfg_scale"):
-        _backend(tiny, cfg=0.5).generate_until([SimpleNamespace(args=("Q: 1+1 A:", {"max_gen_toks": 4}))])
+def test_cfg_guides_generation_through_the_sampler(tiny):
+    """eval_llada.py passes its cfg to generate(): the sampler's cfg_scale; a cached protocol is refused."""
+    guided = _backend(tiny, cfg=0.5)
+    sampler, _ = guided._sampler({"max_gen_toks": 8})
+    assert sampler.cfg_scale == 0.5
+    out = guided.generate_until([SimpleNamespace(args=("Q: 1+1 A:", {"max_gen_toks": 8}))])
+    assert len(out) == 1 and isinstance(out[0], str)
+    cached = _backend(tiny, cfg=0.5)
+    cached.protocol = load_protocol("rldf-greedy-128")
+    with pytest.raises(UserError, match="cfg_scale.*without a KV cache"):
+        cached._sampler({"max_gen_toks": 8})
 
 
 def test_cfg_changes_the_estimate_and_zero_is_unguided(tiny):
