@@ -87,7 +87,7 @@ def test_rldf_main_has_the_paper_table_shape():
 
 
 def test_unknown_spec_name_lists_shipped_specs():
-    with pytest.raises(UserError, match="shipped: demo, llada_regrade, rldf_main"):
+    with pytest.raises(UserError, match="shipped: code_regrade, demo, gsm8k_regrade, llada_regrade, rldf_main"):
         resolve_spec_path("nosuch")
 
 
