@@ -6,7 +6,8 @@ Why: grading is part of every reported number. For GSM8K, MATH500, Countdown and
 generation lengths 128/256/512 this prints d1's published accuracy, our re-implementation of d1's
 parser (``bench/d1_parsers.py``; it must reproduce the published numbers) and our verifiers
 (strict, and lenient for math), then writes every item where d1's parser and ours disagree to
-``bench/results/regrade_disagreements/<task>_len<L>.jsonl`` with a disagreement class, and a
+``bench/results/regrade_disagreements/<task>_len<L>.jsonl`` — its (shard, index), disagreement
+class and both verdicts, never the released text, which stays in the data directory — and a
 summary to ``bench/results/regrade_external.json``. Classes are assigned by the rules in
 ``regrade_classes.py``; the verdict on who is right per class is in the closing note.
 
@@ -92,6 +93,9 @@ def _pct(xs) -> float:
     return round(100 * sum(xs) / len(xs), 2) if xs else 0.0
 
 
+KEPT = ("d1_correct", "ours_correct", "ours_lenient_correct", "ours_reason", "d1_cells", "cell_accuracy")
+
+
 def regrade(src: Path, out_dir: Path, data_root: Path) -> dict:
     gold_lookup = _gsm8k_gold_lookup(data_root)
     dis_dir = out_dir / "regrade_disagreements"
@@ -117,8 +121,10 @@ def regrade(src: Path, out_dir: Path, data_root: Path) -> dict:
             for row, rec in zip(rows, recs):
                 cells_differ = task == "sudoku" and rec["d1_cells"][0] != round(8 * rec.get("cell_accuracy", 0.0))
                 if rec["d1_correct"] != bool(rec["ours_correct"]) or cells_differ:
-                    rec = {"shard": row["shard"], "index": row["index"], "class": classify(task, row, rec), **rec,
-                           "question": row["question"], "completion": row["completion"].replace("<|endoftext|>", "")}
+                    # ids, classes and verdicts only: the released text stays in $RLDF_DATA_DIR (never committed);
+                    # (shard, index) finds the row there
+                    rec = {"shard": row["shard"], "index": row["index"], "class": classify(task, row, rec),
+                           **{k: rec[k] for k in KEPT if k in rec}}
                     disagree.append(rec)
             with (dis_dir / f"{task}_len{length}.jsonl").open("w") as fh:
                 for rec in disagree:
