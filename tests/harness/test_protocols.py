@@ -13,7 +13,7 @@ from harness.decoding import SamplerConfig
 from harness.errors import UserError
 from harness.protocols import PROTOCOL_DIR, ExternalProtocol, Protocol, list_protocols, load_protocol
 
-SHIPPED = [f"{kind}-{n}" for kind in ("rldf-greedy", "d1-zero-shot") for n in (128, 256, 512)] + ["rldf-tiny"]
+SHIPPED = [f"{kind}-{n}" for kind in ("rldf-greedy", "d1-zero-shot") for n in (128, 256, 512)] + ["rldf-tiny", "rldf-tiny-long"]
 
 
 def test_shipped_protocols_load_with_the_literature_settings():
