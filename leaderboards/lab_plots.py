@@ -59,9 +59,9 @@ def plot_lab(record: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("forwards per draw (log2)")
-    ax.set_ylabel("reward change after one step (pp)")
+    ax.set_ylabel("first-order reward change of one step (pp)")
     step = useful[0][2]["step_size"]
-    ax.set_title(f"step of L2 norm {step} along the normalised mean gradient\n{title}", fontsize=9)
+    ax.set_title(f"(R(-step) - R(+step)) / 2, step of L2 norm {step} along the mean gradient\n{title}", fontsize=9)
     paths += _save(fig, out_dir, "usefulness_vs_cost")
     plt.close(fig)
     return paths

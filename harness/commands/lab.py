@@ -65,9 +65,9 @@ def main(args: argparse.Namespace) -> int:
 
     from harness.config_io import load_config
     from trainer.config import TrainConfig
+    from trainer.lab.options import LabSettings
     from trainer.lab.report import write_report
     from trainer.lab.run import run_lab
-    from trainer.lab.options import LabSettings
     from trainer.lab.variants import lab_overrides, resolve_variants, variant_labels
 
     settings = LabSettings(prompts=args.prompts, group=args.group, draws=args.draws, samples=args.samples,

@@ -81,9 +81,9 @@ def board_results(record: dict[str, Any], out: Path) -> Path:
         "title": f"Estimator lab: {record['model']['path']} on {record['task']['name']}",
         "caption": (f"Gradients of each estimator on one fixed batch (hash {record['batch']['hash'][:12]}, "
                     f"{record['batch']['rows']} rollouts) vs the full-trajectory gradient (trace, every step); "
-                    f"{settings['draws']} draws each, 95% bootstrap CIs over draws; reward change after one step of "
-                    f"L2 norm {settings['step_size']} along the normalised mean gradient, "
-                    f"{settings['samples']} samples per prompt, CI over (prompt, sample) pairs."),
+                    f"{settings['draws']} draws each, 95% bootstrap CIs over draws. Reward change: first-order (central "
+                    f"difference) effect of a step of L2 norm {settings['step_size']} along the normalised mean "
+                    f"gradient, {settings['samples']} samples per prompt, CI over (prompt, sample) pairs."),
         "results": ["**/results.json"],
         "rows": [{"id": rid, "label": label, "match": {"model.method": rid}} for rid, label, _ in rows],
         "columns": {"tasks": [{"name": mid, "label": lab, "metric": mid, "scale": sc, "fraction": False}

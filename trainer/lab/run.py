@@ -34,9 +34,9 @@ from trainer.lab.batch import LabBatch, batch_record, fixed_batch
 from trainer.lab.gradients import Draw, plan_draw, policy_gradient
 from trainer.lab.metrics import gradient_metrics
 from trainer.lab.options import LabSettings
-from trainer.lab.variants import Variant
 from trainer.lab.sums import CountSketch, RunningSums, dot
 from trainer.lab.usefulness import WeightSnapshot, sample_rewards, usefulness
+from trainer.lab.variants import Variant
 
 SCHEMA = "rldf.lab.estimators/1"
 
@@ -99,9 +99,11 @@ class Lab:
     def usefulness(self, direction: list[torch.Tensor]) -> dict[str, Any] | None:
         if self.snapshot is None:
             return None
-        with self.snapshot.moved(direction, self.settings.step_size):
-            moved = sample_rewards(self.lm, self.lb, self.cfg, self.settings.samples)
-        return usefulness(self.base_rewards, moved, self.settings.step_size, self.settings.n_boot)
+        sides = []
+        for sign in (1.0, -1.0):  # down the loss (up the reward), then the opposite way
+            with self.snapshot.moved(direction, sign * self.settings.step_size):
+                sides.append(sample_rewards(self.lm, self.lb, self.cfg, self.settings.samples))
+        return usefulness(sides[0], sides[1], self.settings.step_size, self.settings.n_boot)
 
 
 def machine() -> dict[str, Any]:
