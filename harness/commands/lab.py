@@ -76,7 +76,10 @@ def main(args: argparse.Namespace) -> int:
     cfg = load_config(TrainConfig, args.config, base)
     variants = resolve_variants(args.config, base, variant_labels(settings.estimators, _split(args.sweep)))
     out = Path(args.out)
-    record = run_lab(cfg, variants, settings, out, args.config, quiet=args.quiet)
+    import sys
+
+    command = ["rldf", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith(("cli.py", "rldf")) else None
+    record = run_lab(cfg, variants, settings, out, args.config, quiet=args.quiet, command=command)
     for path in write_report(record, out):
         if not args.quiet:
             print(f"[rldf lab] wrote {path}")

@@ -117,7 +117,7 @@ def machine() -> dict[str, Any]:
 
 
 def run_lab(cfg: Any, variants: list[Variant], settings: LabSettings, out: Path, recipe: str,
-            quiet: bool = False) -> dict[str, Any]:
+            quiet: bool = False, command: list[str] | None = None) -> dict[str, Any]:
     """The whole lab run; writes ``out/lab.json`` and ``out/rollouts.jsonl``, returns the record."""
     from accelerate import Accelerator
 
@@ -142,7 +142,7 @@ def run_lab(cfg: Any, variants: list[Variant], settings: LabSettings, out: Path,
             bar.update(task, description=v.label)
             results.append(lab.measure(v, lambda: bar.advance(task)))
     record = {
-        "schema": SCHEMA, "recipe": recipe,
+        "schema": SCHEMA, "command": command, "recipe": recipe,
         "model": {"path": cfg.model.path, "weights_hash": state_hash(lm.net), "family": lm.family,
                   "parameters": sum(p.numel() for p in lm.net.parameters() if p.requires_grad)},
         "task": {"name": cfg.data.task, "split": cfg.data.split},
