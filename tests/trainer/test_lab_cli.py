@@ -34,7 +34,10 @@ def test_lab_json_records_batch_settings_machine_and_every_metric(lab_dir):
     assert by["all_masking"]["distinct_plans"] == 1 and by["all_masking"]["metrics"]["rel_var"]["value"] < 1e-6
     for e in rec["estimators"]:
         assert set(e["metrics"]) == {"cos_ref", "mean_cos", "rel_var", "draws_to_0.9", "forwards", "seconds"}
-        assert e["usefulness"]["n"] == 4 and e["usefulness"]["step_size"] == 0.03
+        u = e["usefulness"]
+        assert u["n"] == 4 and u["step_size"] == 0.03 and u["gain"]["n"] == 4
+        assert u["value"] == pytest.approx((u["reward_down"] - u["reward_up"]) / 2)
+        assert u["gain"]["value"] == pytest.approx(u["reward_down"] - u["reward_base"])
     assert {p.name for p in lab_dir.glob("*.png")} == {"cosine_vs_cost.png", "usefulness_vs_cost.png"}
 
 

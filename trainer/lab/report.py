@@ -31,7 +31,8 @@ COLUMNS = (
     ("draws_to_0.9", "draws to cos 0.9", 1.0),
     ("forwards", "forwards / draw", 1.0),
     ("seconds", "seconds / draw", 1.0),
-    ("usefulness", "reward change (pp)", 100.0),
+    ("usefulness", "first-order reward change (pp)", 100.0),
+    ("gain", "reward gain of the step (pp)", 100.0),
 )
 
 
@@ -45,7 +46,7 @@ def _rows(record: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     for e in record["estimators"]:
         m = dict(e["metrics"])
         if e.get("usefulness") and e["usefulness"]["n"]:
-            m["usefulness"] = e["usefulness"]
+            m["usefulness"], m["gain"] = e["usefulness"], e["usefulness"]["gain"]
         label = e["label"] + (f" (= {', '.join(e['aliases'])})" if e["aliases"] else "")
         rows.append((_safe(e["label"]), label, m))
     return rows

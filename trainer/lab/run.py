@@ -103,7 +103,7 @@ class Lab:
         for sign in (1.0, -1.0):  # down the loss (up the reward), then the opposite way
             with self.snapshot.moved(direction, sign * self.settings.step_size):
                 sides.append(sample_rewards(self.lm, self.lb, self.cfg, self.settings.samples))
-        return usefulness(sides[0], sides[1], self.settings.step_size, self.settings.n_boot)
+        return usefulness(sides[0], sides[1], self.base_rewards, self.settings.step_size, self.settings.n_boot)
 
 
 def machine() -> dict[str, Any]:

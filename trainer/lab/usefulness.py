@@ -61,14 +61,20 @@ class WeightSnapshot:
                     p.copy_(s.to(p.device))
 
 
-def usefulness(down: np.ndarray, up: np.ndarray, step_size: float, n_boot: int = 2000) -> dict[str, Any]:
-    """Central difference (down - up) / 2 over scorable (prompt, sample) pairs, with its CI."""
-    ok = ~(np.isnan(down) | np.isnan(up))
-    diff = (down[ok] - up[ok]) / 2
-    if diff.size == 0:
-        return {"value": 0.0, "n": 0, "ci_low": None, "ci_high": None, "ci_method": None, "step_size": step_size,
-                "reward_down": None, "reward_up": None}
+def _paired(diff: np.ndarray, n_boot: int) -> dict[str, Any]:
     lo, hi = bootstrap_ci(diff, n_boot, 0) if diff.size > 1 else (float(diff[0]), float(diff[0]))
     return {"value": float(diff.mean()), "n": int(diff.size), "ci_low": lo, "ci_high": hi,
-            "ci_method": "bootstrap-95 over (prompt, sample) pairs", "step_size": step_size,
-            "reward_down": float(down[ok].mean()), "reward_up": float(up[ok].mean())}
+            "ci_method": "bootstrap-95 over (prompt, sample) pairs"}
+
+
+def usefulness(down: np.ndarray, up: np.ndarray, base: np.ndarray, step_size: float,
+               n_boot: int = 2000) -> dict[str, Any]:
+    """Central difference (down - up) / 2 over scorable (prompt, sample) pairs, with its CI; also
+    ``gain``, the one-sided change down - base (what the step alone did, curvature included)."""
+    ok = ~(np.isnan(down) | np.isnan(up) | np.isnan(base))
+    if not ok.any():
+        return {"value": 0.0, "n": 0, "ci_low": None, "ci_high": None, "ci_method": None, "step_size": step_size,
+                "gain": None, "reward_down": None, "reward_up": None, "reward_base": None}
+    return {**_paired((down[ok] - up[ok]) / 2, n_boot), "step_size": step_size,
+            "gain": _paired(down[ok] - base[ok], n_boot), "reward_down": float(down[ok].mean()),
+            "reward_up": float(up[ok].mean()), "reward_base": float(base[ok].mean())}
