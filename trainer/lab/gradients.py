@@ -6,8 +6,8 @@ gradients the update accumulated to the lab and whose ``zero_grad`` clears them,
 real optimizer would step. Gradient clipping is switched off (``grad_clip=0``: measured only), so
 the tapped gradient is the gradient a training step with this plan would apply.
 
-Gradients stay per-parameter (no flat D-vector copy) and are handed over as float32 views; the
-accumulators in ``trainer.lab.sums`` keep running sums, never the R draws.
+Gradients stay per-parameter in the parameters' dtype (no flat D-vector copy, no float32 copy);
+the accumulators in ``trainer.lab.sums`` keep float32 running sums, never the R draws.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch
 from trainer.config import TrainConfig
 from trainer.estimators.base import Estimator, ForwardPlan, RowRNG, TrainBatch
 
-Grads = list[torch.Tensor]  # one float32 tensor per trainable parameter, in ``net.parameters()`` order
+Grads = list[torch.Tensor]  # one tensor per trainable parameter, in ``net.parameters()`` order
 
 
 class _NoSchedule:
@@ -37,8 +37,7 @@ class GradientTap:
         self.params, self.sink = params, sink
 
     def step(self) -> None:
-        self.sink([p.grad.detach().float() if p.grad is not None else torch.zeros_like(p, dtype=torch.float32)
-                   for p in self.params])
+        self.sink([p.grad.detach() if p.grad is not None else torch.zeros_like(p) for p in self.params])
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.params:

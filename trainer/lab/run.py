@@ -7,9 +7,10 @@ update (``trainer.lab.gradients``) reduced into running sums (``trainer.lab.sums
 with bootstrap CIs (``trainer.lab.metrics``) -> one small step along the variant's mean
 gradient, re-decoded (``trainer.lab.usefulness``) -> ``lab.json`` (written atomically).
 
-A draw whose plan equals the variant's first draw's plan (a deterministic estimator: trace,
-all_masking) reuses that draw's gradient instead of recomputing the same backward; its cost per
-draw is still the measured cost of computing it.
+A variant whose R plans are all the same (a deterministic estimator: trace, all_masking) is
+differentiated once and that gradient stands for every draw (trace's is the reference itself);
+its cost per draw is the measured cost of that one computation. Plans are compared before any
+forward, so no gradient is kept just in case.
 """
 
 from __future__ import annotations
@@ -71,29 +72,23 @@ class Lab:
         """R draws of ``variant`` -> metrics, plus usefulness of its mean direction."""
         est = get_estimator(variant.name)
         sums = RunningSums(self.reference.grads, self.sketch)
-        first: tuple[str, Draw] | None = None
-        plans_seen: set[str] = set()
+        plans = [plan_draw(est, self.lb.batch, variant.cfg, r) for r in range(self.settings.draws)]  # masks only
+        prints = [plan_fingerprint(p) for p in plans]
+        if len(set(prints)) == 1:  # deterministic: one backward stands for every draw
+            same = variant.name == "trace" and prints[0] == self.reference_plan
+            draw = self.reference if same else self.gradient(est, variant.cfg, plans[0])
         for r in range(self.settings.draws):
-            plans = plan_draw(est, self.lb.batch, variant.cfg, r)
-            fp = plan_fingerprint(plans)
-            if first is not None and fp == first[0]:
-                draw = first[1]
-            elif variant.name == "trace" and fp == self.reference_plan:  # the reference itself
-                draw = self.reference
-            else:
-                draw = self.gradient(est, variant.cfg, plans)
-            plans_seen.add(fp)
-            if first is None:
-                first = (fp, draw)
+            if len(set(prints)) > 1:
+                draw = self.gradient(est, variant.cfg, plans[r])
             sums.add(draw.grads, draw.forwards, draw.seconds)
             advance()
         summary = sums.summary()
         out = {"label": variant.label, "name": variant.name, "overrides": variant.overrides, "aliases": variant.aliases,
                "estimator_config": config_to_dict(variant.cfg.estimator),
-               "distinct_plans": len(plans_seen),
+               "distinct_plans": len(set(prints)),
                "grad_norm_mean": float(np.sqrt(summary["total_sq"])) / sums.draws,
                "metrics": gradient_metrics(summary, self.settings.n_boot, self.cfg.run.seed)}
-        out["usefulness"] = self.usefulness(sums.mean())
+        out["usefulness"] = self.usefulness(sums.total)  # the step is normalised: the sum's direction is the mean's
         return out
 
     def usefulness(self, direction: list[torch.Tensor]) -> dict[str, Any] | None:

@@ -7,8 +7,9 @@ these; the sketches serve only the bootstrap over draws, which needs ||mean of a
 i.e. the draws' inner products <g_i, g_j>. A count sketch (each coordinate added, with a random
 sign, to one of m buckets) estimates those without bias; the bootstrap shifts the exact
 ||mean||^2 by the sketched difference between resample and sample, so sketch error only widens
-or narrows the interval slightly and never moves the point estimate. Memory: 2 x parameters in
-float32 plus R x m floats, whatever R is (README, "Estimator lab").
+or narrows the interval slightly and never moves the point estimate. Memory: one float32 sum and
+the reference gradient (in the parameters' dtype) next to the model and its gradient, plus R x m
+floats, whatever R is (README, "Estimator lab").
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class RunningSums:
 
     def add(self, grads: Grads, forwards: int, seconds: float) -> None:
         if self.total is None:
-            self.total = [g.clone() for g in grads]
+            self.total = [g.detach().to(torch.float32, copy=True) for g in grads]
         else:
             for t, g in zip(self.total, grads):
                 t.add_(g)
