@@ -26,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
     what = p.add_subparsers(dest="lab_command", metavar="LAB", required=True)
     e = what.add_parser("estimators", help="bias, variance, cost and usefulness of each estimator on a fixed batch",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument("--config", default=DEFAULT_RECIPE, help=f"training recipe (sampler, k, loss) (default {DEFAULT_RECIPE})")
+    e.add_argument("--config", help=f"training recipe (sampler, k, loss) (default {DEFAULT_RECIPE} of the rldf checkout)")
     e.add_argument("--model", help="policy (checkpoint dir, hub id or shipped name); default: the recipe's model.path")
     e.add_argument("--task", help="reward task; default: the recipe's data.task")
     e.add_argument("--out", required=True, help="output folder (lab.json, rollouts.jsonl, board/, plots)")
@@ -70,16 +70,17 @@ def main(args: argparse.Namespace) -> int:
     from trainer.lab.run import run_lab
     from trainer.lab.variants import lab_overrides, resolve_variants, variant_labels
 
+    recipe = args.config or str(Path(__file__).resolve().parents[2] / DEFAULT_RECIPE)
     settings = LabSettings(prompts=args.prompts, group=args.group, draws=args.draws, samples=args.samples,
                            step_size=args.step_size, sketch_dim=args.sketch_dim, estimators=_split(args.estimators))
     base = lab_overrides(args.model, args.task, settings, args.overrides)
-    cfg = load_config(TrainConfig, args.config, base)
-    variants = resolve_variants(args.config, base, variant_labels(settings.estimators, _split(args.sweep)))
+    cfg = load_config(TrainConfig, recipe, base)
+    variants = resolve_variants(recipe, base, variant_labels(settings.estimators, _split(args.sweep)))
     out = Path(args.out)
     import sys
 
     command = ["rldf", *sys.argv[1:]] if sys.argv and sys.argv[0].endswith(("cli.py", "rldf")) else None
-    record = run_lab(cfg, variants, settings, out, args.config, quiet=args.quiet, command=command)
+    record = run_lab(cfg, variants, settings, out, args.config or DEFAULT_RECIPE, quiet=args.quiet, command=command)
     for path in write_report(record, out):
         if not args.quiet:
             print(f"[rldf lab] wrote {path}")
