@@ -58,3 +58,22 @@ def test_rldf_board_renders_the_lab_table_in_every_format(lab_dir, fmt, tmp_path
         rec = json.loads((lab_dir / "lab.json").read_text())
         cos = next(e for e in rec["estimators"] if e["label"] == "all_masking")["metrics"]["cos_ref"]["value"]
         assert cells[("all_masking", "cos_ref")] == pytest.approx(100 * cos, abs=1e-3)  # CSV keeps 4 decimals
+
+
+def test_the_second_tiny_model_writes_long_answers_in_many_steps():
+    """The lab's long-completion model (harness/assets/rldf-tiny-long) with its recipe's sampler:
+    >= 96-token completions decoded in >= 24 steps (the lab's run measured 106 tokens, 35 steps)."""
+    from harness.config_io import load_config
+    from harness.decoding import decode
+    from harness.models import load_model
+    from tasks import get_task
+    from trainer.config import TrainConfig
+
+    cfg = load_config(TrainConfig, "configs/train/tiny_arith_long.yaml")
+    lm = load_model(cfg.model.path)
+    task = get_task(cfg.data.task)
+    prompts = [task.format_prompt(e, "plain") for e in task.load("test", n=4)]
+    gen = decode(lm, prompts, cfg.rollout.sampler, row_seeds=[0, 1, 2, 3])
+    assert min(int(n) for n in gen.gen_tokens) >= 96
+    steps = [int(gen.step_map[i, : int(gen.gen_tokens[i])].max()) + 1 for i in range(4)]
+    assert min(steps) >= 24, steps
