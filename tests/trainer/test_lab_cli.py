@@ -11,7 +11,7 @@ import pytest
 from harness.cli import main as cli
 
 ARGS = ["lab", "estimators", "--model", "rldf-tiny", "--task", "arithmetic", "--prompts", "2", "--group", "4",
-        "--draws", "2", "--samples", "2", "--estimators", "rldf[k=1],all_masking", "--quiet"]
+        "--draws", "2", "--samples", "2", "--estimators", "rldf[k=1],all_masking,trace", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,10 @@ def test_lab_json_records_batch_settings_machine_and_every_metric(lab_dir):
     assert rec["settings"]["draws"] == 2 and rec["settings"]["config"]["loss"]["beta"] == 0
     assert rec["machine"]["cpu_count"] >= 1 and rec["reference"]["estimator"] == "trace"
     by = {e["label"]: e for e in rec["estimators"]}
-    assert set(by) == {"rldf[k=1]", "all_masking"}
+    assert set(by) == {"rldf[k=1]", "all_masking", "trace"}
+    # trace with all steps is the reference: measured once, same cost and usefulness
+    assert by["trace"]["usefulness"] == rec["reference"]["usefulness"]
+    assert by["trace"]["metrics"]["forwards"]["value"] == rec["reference"]["forwards"] >= 1
     assert by["rldf[k=1]"]["estimator_config"]["k"] == 1
     assert by["rldf[k=1]"]["metrics"]["forwards"]["value"] == 1.0
     assert by["all_masking"]["distinct_plans"] == 1 and by["all_masking"]["metrics"]["rel_var"]["value"] < 1e-6
@@ -50,7 +53,7 @@ def test_rldf_board_renders_the_lab_table_in_every_format(lab_dir, fmt, tmp_path
     if fmt == "terminal":
         return
     text = out.read_text()
-    assert "all" in text and "forwards" in text
+    assert "all" in text and "forwards" in text and "trace" in text
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(text)))
         cells = {(r["row_id"], r["task"]): float(r["value"]) for r in rows if r.get("value")}

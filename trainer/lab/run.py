@@ -60,10 +60,12 @@ class Lab:
         self.sketch = CountSketch(settings.sketch_dim, cfg.run.seed)
         ref_cfg = replace(cfg, estimator=replace(cfg.estimator, name="trace", trace=replace(cfg.estimator.trace, shrink=1)))
         trace = get_estimator("trace")
-        self.reference_plan = plan_fingerprint(plan_draw(trace, lb.batch, ref_cfg, 0))
-        self.reference = self.gradient(trace, ref_cfg, plan_draw(trace, lb.batch, ref_cfg, 0))
+        ref_plans = plan_draw(trace, lb.batch, ref_cfg, 0)
+        self.reference_plan = plan_fingerprint(ref_plans)
+        self.reference = self.gradient(trace, ref_cfg, ref_plans)
         self.snapshot = WeightSnapshot(lm.net) if settings.samples > 0 else None
         self.base_rewards = sample_rewards(lm, lb, cfg, settings.samples) if self.snapshot else None
+        self._reference_usefulness: dict[str, Any] | None = None
 
     def gradient(self, estimator: Any, cfg: Any, plans: list[ForwardPlan]) -> Draw:
         return policy_gradient(self.lm, self.lm.net, None, self.lb.batch, plans, estimator, cfg, self.runtime)
@@ -74,12 +76,11 @@ class Lab:
         sums = RunningSums(self.reference.grads, self.sketch)
         plans = [plan_draw(est, self.lb.batch, variant.cfg, r) for r in range(self.settings.draws)]  # masks only
         prints = [plan_fingerprint(p) for p in plans]
-        if len(set(prints)) == 1:  # deterministic: one backward stands for every draw
-            same = variant.name == "trace" and prints[0] == self.reference_plan
-            draw = self.reference if same else self.gradient(est, variant.cfg, plans[0])
+        deterministic = len(set(prints)) == 1  # then one backward stands for every draw
+        is_reference = deterministic and variant.name == "trace" and prints[0] == self.reference_plan
+        fixed = (self.reference if is_reference else self.gradient(est, variant.cfg, plans[0])) if deterministic else None
         for r in range(self.settings.draws):
-            if len(set(prints)) > 1:
-                draw = self.gradient(est, variant.cfg, plans[r])
+            draw = fixed if fixed is not None else self.gradient(est, variant.cfg, plans[r])
             sums.add(draw.grads, draw.forwards, draw.seconds)
             advance()
         summary = sums.summary()
@@ -88,8 +89,15 @@ class Lab:
                "distinct_plans": len(set(prints)),
                "grad_norm_mean": float(np.sqrt(summary["total_sq"])) / sums.draws,
                "metrics": gradient_metrics(summary, self.settings.n_boot, self.cfg.run.seed)}
-        out["usefulness"] = self.usefulness(sums.total)  # the step is normalised: the sum's direction is the mean's
+        # the step is normalised: the sum's direction is the mean's
+        out["usefulness"] = self.reference_usefulness() if is_reference else self.usefulness(sums.total)
         return out
+
+    def reference_usefulness(self) -> dict[str, Any] | None:
+        """Usefulness of the reference direction, measured once."""
+        if self._reference_usefulness is None:
+            self._reference_usefulness = self.usefulness(self.reference.grads)
+        return self._reference_usefulness
 
     def usefulness(self, direction: list[torch.Tensor]) -> dict[str, Any] | None:
         if self.snapshot is None:
@@ -129,7 +137,7 @@ def run_lab(cfg: Any, variants: list[Variant], settings: LabSettings, out: Path,
         f"{batch['decode_steps_mean']:.1f} decoding steps per completion")
     runtime = setup_runtime(Accelerator(cpu=not torch.cuda.is_available()), "no")
     lab = Lab(lm, lb, cfg, settings, runtime)
-    ref_use = lab.usefulness(lab.reference.grads)
+    ref_use = lab.reference_usefulness()
     results = []
     with progress_bar("draw", transient=quiet) as bar:
         task = bar.add_task("estimator draws", total=settings.draws * len(variants))
