@@ -80,3 +80,11 @@ def test_the_second_tiny_model_writes_long_answers_in_many_steps():
     assert min(int(n) for n in gen.gen_tokens) >= 96
     steps = [int(gen.step_map[i, : int(gen.gen_tokens[i])].max()) + 1 for i in range(4)]
     assert min(steps) >= 24, steps
+
+
+def test_a_batch_without_reward_variance_is_refused_in_one_line(tiny_llada, tmp_path, capsys):
+    rc = cli(["lab", "estimators", "--model", str(tiny_llada), "--prompts", "1", "--group", "2", "--draws", "2",
+              "--samples", "0", "--out", str(tmp_path / "lab"), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "no reward variance within any group" in err and "Traceback" not in err
+    assert not (tmp_path / "lab" / "lab.json").exists()

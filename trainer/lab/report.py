@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def board_results(record: dict[str, Any], out: Path) -> Path:
     rows = _rows(record)
     for rid, label, metrics in rows:
         for mid, _, _ in COLUMNS:
-            if mid not in metrics:
+            if mid not in metrics or not math.isfinite(metrics[mid]["value"]):
                 continue
             m = metrics[mid]
             result = RunResult(

@@ -131,6 +131,12 @@ def run_lab(cfg: Any, variants: list[Variant], settings: LabSettings, out: Path,
     say = (lambda msg: None) if quiet else (lambda msg: print(f"[rldf lab] {msg}", flush=True))
     lm = load_policy(cfg)
     lb = fixed_batch(lm, cfg, say)
+    if not bool((lb.batch.advantages[lb.batch.trainable] != 0).any()):
+        from harness.errors import UserError
+
+        raise UserError(f"the fixed batch ({lb.batch.size} rollouts, reward {float(lb.rollout.rewards.nanmean()):.3f}) has "
+                        "no reward variance within any group, so every policy gradient is zero; raise --prompts or "
+                        "--group, or use a model that sometimes succeeds (random weights never do)")
     out.mkdir(parents=True, exist_ok=True)
     batch = batch_record(lb, out)
     say(f"fixed batch {lb.hash[:12]}: {batch['rows']} rollouts, reward {batch['reward_mean']}, "
