@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "rescore": ("harness.commands.rescore", "grade generations produced elsewhere (JSONL) with rldf verifiers"),
     "lm-eval": ("harness.commands.lm_eval", "run lm-evaluation-harness with the rldf backend registered (--model rldf)"),
     "board": ("harness.commands.board", "result files -> leaderboard tables (md/latex/csv/html/terminal) and plots"),
+    "lab": ("harness.commands.lab", "estimator lab: bias, variance, cost and usefulness of policy-gradient estimators"),
 }
 
 

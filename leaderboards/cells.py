@@ -21,7 +21,7 @@ from leaderboards.significance import SamplesUnavailable, load_samples
 
 @dataclass
 class CellStats:
-    value: float  # percent
+    value: float  # scale x metric (percent by default)
     ci_low: float | None  # percent
     ci_high: float | None
     ci_source: str  # e.g. "bootstrap-95" (from the result), "bootstrap over items (computed here)"
@@ -52,8 +52,10 @@ class SamplesCache:
         return self._records[run.path]
 
 
-def cell_stats(runs: list[Run], metric: str, cache: SamplesCache, n_boot: int, seed: int) -> CellStats:
-    """Value, CI and item scores for the runs of one cell (see module docstring)."""
+def cell_stats(runs: list[Run], metric: str, cache: SamplesCache, n_boot: int, seed: int,
+               scale: float = 100.0) -> CellStats:
+    """Value, CI and item scores for the runs of one cell (see module docstring); values are shown
+    as ``scale`` x the metric (100: percent, the default; a spec column may say 1)."""
     parts = [cache.records(r) for r in runs]
     problems = [f"{r.path}: {p}" for r, p in zip(runs, parts) if isinstance(p, str)]
     parser = runs[0].get("protocol.settings.parser") or "strict"
@@ -71,9 +73,9 @@ def cell_stats(runs: list[Run], metric: str, cache: SamplesCache, n_boot: int, s
             lo = hi = None
             source = "none"
         return CellStats(
-            value=100.0 * float(m.value),
-            ci_low=None if lo is None else 100.0 * float(lo),
-            ci_high=None if hi is None else 100.0 * float(hi),
+            value=scale * float(m.value),
+            ci_low=None if lo is None else scale * float(lo),
+            ci_high=None if hi is None else scale * float(hi),
             ci_source=source, n_items=m.n, runs=runs, scores=scores, samples_problem=problem,
         )
 
@@ -81,13 +83,13 @@ def cell_stats(runs: list[Run], metric: str, cache: SamplesCache, n_boot: int, s
         lo, hi = bootstrap_ci([scores[k] for k in sorted(scores)], n_boot, seed)
         value = sum(scores.values()) / len(scores)
         return CellStats(
-            value=100.0 * value, ci_low=100.0 * lo, ci_high=100.0 * hi,
+            value=scale * value, ci_low=scale * lo, ci_high=scale * hi,
             ci_source="bootstrap over items of pooled runs (computed here)", n_items=len(scores),
             runs=runs, scores=scores, samples_problem=None, pooled=True,
         )
     values = [float(r.result.metrics[metric].value) for r in runs]
     return CellStats(
-        value=100.0 * sum(values) / len(values), ci_low=None, ci_high=None,
+        value=scale * sum(values) / len(values), ci_low=None, ci_high=None,
         ci_source="none (pooled runs without usable samples)", n_items=min(r.result.metrics[metric].n for r in runs),
         runs=runs, scores=None, samples_problem=problem, pooled=True,
     )

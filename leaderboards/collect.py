@@ -115,27 +115,30 @@ def find_result_files(paths: list[str], patterns: list[str] | None = None) -> li
     return sorted(((d, p) for p, d in found.items()), key=lambda t: t[0])
 
 
-def _problem(result: RunResult, name: str) -> str | None:
-    """Why a syntactically valid result cannot fill a cell (None when it can)."""
+def _problem(result: RunResult, name: str, fraction: bool = True) -> str | None:
+    """Why a syntactically valid result cannot fill a cell (None when it can). ``fraction``: the
+    metric must lie in [0, 1] (accuracies); otherwise any finite value (cosines, counts)."""
     m = result.metrics.get(name)
     if m is None:
         have = ", ".join(sorted(result.metrics)) or "none"
         return f"no metric '{name}' (has: {have}); the run may be incomplete"
-    if not 0.0 <= float(m.value) <= 1.0:
-        return f"metric '{name}' = {m.value} is not a fraction in [0, 1]"
+    ok = (lambda x: 0.0 <= x <= 1.0) if fraction else math.isfinite
+    if not ok(float(m.value)):
+        return f"metric '{name}' = {m.value} is not a fraction in [0, 1]" if fraction else f"metric '{name}' = {m.value} is not finite"
     if m.n <= 0:
         return f"metric '{name}' was computed over n = {m.n} items"
     for bound in (m.ci_low, m.ci_high):
-        if bound is not None and (math.isnan(float(bound)) or not 0.0 <= float(bound) <= 1.0):
+        if bound is not None and (math.isnan(float(bound)) or not ok(float(bound))):
             return f"metric '{name}' has an invalid CI bound {bound}"
     return None
 
 
-def load_runs(files: list[tuple[str, Path]], metric_for_task: Callable[[str], str]) -> Collection:
+def load_runs(files: list[tuple[str, Path]], metric_for_task: Callable[[str], str],
+              fraction_for_task: Callable[[str], bool] = lambda task: True) -> Collection:
     """Load each file; unreadable, invalid or incomplete ones go to ``skipped`` with a reason.
 
     ``metric_for_task`` names the metric the table will read for a task; a run without it is
-    incomplete.
+    incomplete. ``fraction_for_task``: whether that metric must be a fraction in [0, 1].
     """
     runs: list[Run] = []
     skipped: list[Skipped] = []
@@ -150,7 +153,8 @@ def load_runs(files: list[tuple[str, Path]], metric_for_task: Callable[[str], st
         except (TypeError, ValueError) as exc:  # a field of the wrong type inside an otherwise valid file
             skipped.append(Skipped(display, f"invalid result ({exc})"))
             continue
-        problem = _problem(result, metric_for_task(str(result.task.get("name"))))
+        task = str(result.task.get("name"))
+        problem = _problem(result, metric_for_task(task), fraction_for_task(task))
         if problem:
             skipped.append(Skipped(display, problem))
             continue

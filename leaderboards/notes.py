@@ -56,7 +56,9 @@ def build_notes(
     measured = [r for r in records if r["kind"] == "measured"]
     if measured:
         sources = sorted({st.ci_source for st in stats.values() if st.ci_low is not None})
-        text = "Cells: accuracy in % ± half-width of its 95% CI"
+        percent = all(c.scale == 100.0 for c in columns)
+        text = "Cells: " + ("accuracy in %" if percent else "the quantity named in the column header") + \
+            " ± half-width of its 95% CI"
         text += f" (CI: {', '.join(sources)})." if sources else "."
         if any(st.ci_low is None for st in stats.values()):
             text += " No ± where no CI was available."

@@ -20,7 +20,7 @@ Every problem is reported as one line naming the spec file and the field. Format
         match: {model.family: llada, model.method: [base, null]}   # patterns; null = field absent
         optional: false             # true: no "rows without results" note when nothing matches
     columns:
-      tasks: [{name: gsm8k, label: GSM8K, metric: accuracy}]
+      tasks: [{name: gsm8k, label: GSM8K, metric: accuracy}]   # also scale: 100 (shown as %), fraction: true
       variants: {key: protocol.settings.gen_length, name: gen_length, values: [128, 256, 512], label: "{value}"}
     reported:                       # published numbers, shown as separate rows
       - {file: d1.yaml, entry: llada-d1-parser, label: optional override}
@@ -78,6 +78,8 @@ class TaskSpec:
     name: str
     label: str
     metric: str = "accuracy"
+    scale: float = 100.0  # shown value = scale x metric value (100: fractions as percent; 1: counts, seconds)
+    fraction: bool = True  # the metric is a fraction in [0, 1] (checked); false: any finite number (a cosine, a count)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,10 @@ class Spec:
             if t.name == task:
                 return t.metric
         return self.tasks[0].metric if self.tasks else "accuracy"
+
+    def fraction_for_task(self, task: str) -> bool:
+        """Whether the task's column holds a fraction in [0, 1] (what ``load_runs`` checks)."""
+        return next((t.fraction for t in self.tasks if t.name == task), True)
 
 
 def resolve_spec_path(arg: str) -> Path:
@@ -230,7 +236,13 @@ def _columns(raw: dict[str, Any], src: str, metric: str) -> tuple[list[TaskSpec]
         where = f"{src}: columns.tasks[{i}]"
         t = {"name": t} if isinstance(t, str) else _mapping(t, where)
         name = str(_require(t, "name", where))
-        tasks.append(TaskSpec(name, str(t.get("label", name)), str(t.get("metric", metric))))
+        scale = t.get("scale", 100.0)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0:
+            raise UserError(f"{where}.scale: {scale!r} must be a positive number (100 shows fractions as percent)")
+        fraction = t.get("fraction", True)
+        if not isinstance(fraction, bool):
+            raise UserError(f"{where}.fraction: {fraction!r} must be true or false")
+        tasks.append(TaskSpec(name, str(t.get("label", name)), str(t.get("metric", metric)), float(scale), fraction))
     if not tasks:
         raise UserError(f"{src}: columns.tasks must list at least one task")
     if cols.get("variants") is None:

@@ -37,6 +37,7 @@ class Column:
     variant: str | None
     variant_label: str | None
     metric: str
+    scale: float = 100.0
 
     @property
     def label(self) -> str:
@@ -90,11 +91,11 @@ def _columns(spec: Spec) -> list[Column]:
     cols = []
     for t in spec.tasks:
         if spec.variants is None:
-            cols.append(Column(t.name, t.name, t.label, None, None, t.metric))
+            cols.append(Column(t.name, t.name, t.label, None, None, t.metric, t.scale))
             continue
         for v in spec.variants.values:
             label = spec.variants.label.format(value=v)
-            cols.append(Column(f"{t.name}@{v}", t.name, t.label, v, label, t.metric))
+            cols.append(Column(f"{t.name}@{v}", t.name, t.label, v, label, t.metric, t.scale))
     return cols
 
 
@@ -192,7 +193,8 @@ def build_board(
 
     stats: dict[tuple[str, str], CellStats] = {}
     for (rid, cid), cell_runs in assigned.items():
-        stats[(rid, cid)] = cell_stats(cell_runs, col_by_id[cid].metric, cache, spec.n_boot, spec.seed)
+        col = col_by_id[cid]
+        stats[(rid, cid)] = cell_stats(cell_runs, col.metric, cache, spec.n_boot, spec.seed, col.scale)
 
     records: list[dict[str, Any]] = []
     sig_problems: list[str] = []

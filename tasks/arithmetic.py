@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tasks.base import Example, Task, Verdict
@@ -185,3 +185,18 @@ TASK = Task(
     kind="math",
     sft_target=sft_target,
 )
+
+# The long-completion variant (estimator lab, second tiny model): ten chained additions of single
+# digits, so gold completions run 99-107 characters (``5+8 = 13; 13+5 = 18; ...``) where the demo
+# difficulty writes about 28. Same generator, verifier and prompt; only the chain length differs.
+LONG_DIFFICULTY = Difficulty(n_operands=11)
+
+
+def load_long(split: str | None = None, source: str | Path | None = None, n: int | None = None,
+              seed: int = 0) -> list[Example]:
+    """``load`` at ``LONG_DIFFICULTY``."""
+    return load(split, source, n, LONG_DIFFICULTY, seed)
+
+
+TASK_LONG = replace(TASK, name="arithmetic_long", load=load_long,
+                    description="arithmetic with 11-operand chains: ~100-character step-by-step completions")

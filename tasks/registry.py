@@ -29,6 +29,7 @@ BUILTIN: dict[str, str] = {
     "countdown": "tasks.countdown:TASK",
     "sudoku": "tasks.sudoku:TASK",
     "arithmetic": "tasks.arithmetic:TASK",
+    "arithmetic_long": "tasks.arithmetic:TASK_LONG",
     "humaneval": "tasks.code.humaneval:TASK",
     "mbpp": "tasks.code.mbpp:TASK",
     "mbpp_sanitized": "tasks.code.mbpp:TASK_SANITIZED",

@@ -70,7 +70,8 @@ def main(args: argparse.Namespace) -> int:
     fmt = args.format or (format_from_suffix(args.out) if args.out else None) or "terminal"
     spec = load_spec(resolve_spec_path(args.spec)) if args.spec else None
     files = find_result_files(args.results or ["."], spec.results if spec else None)
-    collection = load_runs(files, spec.metric_for_task if spec else (lambda task: "accuracy"))
+    collection = load_runs(files, spec.metric_for_task if spec else (lambda task: "accuracy"),
+                           spec.fraction_for_task if spec else (lambda task: True))
     for s in collection.skipped:
         _warn(f"warning: skipped {s.path}: {s.reason}")
     if not collection.runs:

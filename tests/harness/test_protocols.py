@@ -17,7 +17,7 @@ OFFICIAL = [
     "llada-official-gsm8k-256", "llada-official-humaneval-512", "dream-entropy-gsm8k-256", "dream-official-humaneval",
     "dream-maskgit-humaneval-2048", *(f"fast-dllm-gsm8k-256-{v}" for v in ("baseline", "parallel", "prefix", "dual")),
 ]
-SHIPPED = [f"{kind}-{n}" for kind in ("rldf-greedy", "d1-zero-shot") for n in (128, 256, 512)] + ["rldf-tiny", *OFFICIAL]
+SHIPPED = [f"{kind}-{n}" for kind in ("rldf-greedy", "d1-zero-shot") for n in (128, 256, 512)] + ["rldf-tiny", "rldf-tiny-long", *OFFICIAL]
 
 
 def test_shipped_protocols_load_with_the_literature_settings():

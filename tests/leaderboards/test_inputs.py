@@ -61,6 +61,16 @@ def test_accuracy_must_be_a_fraction_and_schema_errors_are_skipped(tmp_path):
     assert "field 'schema'" in reasons["old"]
 
 
+def test_a_column_that_is_not_a_fraction_takes_any_finite_value(tmp_path):
+    data = json.loads((FIX / "basic" / "base" / "toy_256" / "results.json").read_text())
+    data["metrics"]["accuracy"].update(value=-2.5, ci_low=-4.0, ci_high=7.0)
+    (tmp_path / "neg").mkdir()
+    (tmp_path / "neg" / "results.json").write_text(json.dumps(data))
+    assert load_runs(find_result_files([str(tmp_path)]), _acc).skipped  # a fraction column refuses it
+    col = load_runs(find_result_files([str(tmp_path)]), _acc, lambda task: False)
+    assert len(col.runs) == 1 and not col.skipped
+
+
 def test_run_fields_are_reachable_by_dotted_path(monkeypatch):
     monkeypatch.chdir(FIX)
     run = load_runs(find_result_files(["basic/rldf/arith_128/results.json"]), _acc).runs[0]
@@ -104,6 +114,8 @@ def test_unknown_spec_name_lists_shipped_specs():
         ({"columns": {"tasks": []}}, "columns.tasks must list at least one task"),
         ({"reported": [{"file": "nope.yaml", "entry": "x"}]}, "reported[0].file: 'nope.yaml' not found"),
         ({"bootstrap": {"samples": 10}}, "bootstrap.samples must be at least 100"),
+        ({"columns": {"tasks": [{"name": "gsm8k", "scale": 0}]}}, "columns.tasks[0].scale: 0 must be a positive number"),
+        ({"columns": {"tasks": [{"name": "gsm8k", "fraction": "no"}]}}, "columns.tasks[0].fraction: 'no' must be true or false"),
     ],
 )
 def test_spec_errors_name_file_and_field(tmp_path, patch, message):

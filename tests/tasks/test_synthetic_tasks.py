@@ -8,6 +8,7 @@ import pytest
 
 from tasks import Example, get_task
 from tasks.arithmetic import Difficulty, evaluate, solve_steps
+from tasks.arithmetic import tokens as tokens_of
 from tasks.countdown import evaluate as cd_evaluate
 from tasks.sudoku import all_solutions, is_valid_solution, solutions_of
 from tasks.synthetic import split_of
@@ -91,6 +92,16 @@ def test_arithmetic_difficulty_knobs():
         nums = [int(t) for t in ex.question.split("+")]
         assert len(nums) == 4 and all(10 <= x <= 99 for x in nums)
     assert exs[0].meta["difficulty"]["n_operands"] == 4
+
+
+def test_arithmetic_long_writes_about_100_characters_and_shares_the_verifier():
+    long, short = get_task("arithmetic_long"), get_task("arithmetic")
+    items = long.load("train", n=50)
+    assert all(len(tokens_of(e.question)) == 21 for e in items)  # 11 operands, 10 operators
+    lengths = [len(long.sft_target(e)) for e in items]
+    assert min(lengths) >= 96 and max(lengths) <= 127  # + the stop token fits gen_length 128
+    assert long.verify is short.verify and long.format_prompt is short.format_prompt
+    assert {e.question for e in items}.isdisjoint({e.question for e in long.load("test", n=200)})
 
 
 @pytest.mark.parametrize(
