@@ -27,9 +27,9 @@ def lm(request, tmp_path_factory):
     return _sharpen(load_model(path))
 
 
-@pytest.fixture(scope="module")
-def lm_one_layer(tmp_path_factory):
-    path = make_tiny_checkpoint(tmp_path_factory.mktemp("one"), "llada", seed=2, n_layers=1)
+@pytest.fixture(scope="module", params=["llada", "dream"])
+def lm_one_layer(request, tmp_path_factory):
+    path = make_tiny_checkpoint(tmp_path_factory.mktemp("one"), request.param, seed=2, n_layers=1)
     return _sharpen(load_model(path), seed=5)
 
 
