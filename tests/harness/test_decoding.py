@@ -41,6 +41,9 @@ CONFIGS = [
     SamplerConfig(gen_length=24, block_length=8, steps=24, threshold=0.3, cache="prefix", cache_refresh=2),
     SamplerConfig(gen_length=16, block_length=4, steps=8, remasking="threshold", score="neg_entropy", threshold=0.4),
     SamplerConfig(gen_length=16, block_length=8, steps=16, remasking="static", temperature=1.0, top_p=0.9, seed=3),
+    SamplerConfig(gen_length=24, block_length=8, steps=24, threshold=0.3, cache="dual"),
+    SamplerConfig(gen_length=16, block_length=8, steps=16, threshold=0.3, cfg_scale=1.0),
+    SamplerConfig(gen_length=16, block_length=16, steps=8, remasking="dream", temperature=0.5, top_k=10, seed=2),
 ]
 
 
