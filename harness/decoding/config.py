@@ -60,7 +60,7 @@ class SamplerConfig:
     the block (prefix and the still-masked suffix) are reused, and later forwards run the block
     only. Old configs' ``use_cache: true/false`` means ``prefix``/``none``."""
     cache_refresh: int = 0
-    """With a cache: recompute the cached prefix every this many forwards inside a block
+    """With ``cache="prefix"``: recompute the cached prefix every this many forwards inside a block
     (0 = only at the block's first forward, Fast-dLLM's prefix cache). The cached prefix keys and
     values go stale as the block's tokens are committed; refreshing trades speed for outputs
     closer to the uncached decoder (1 = every forward: identical to it, with no saving)."""
