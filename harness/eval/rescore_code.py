@@ -25,7 +25,6 @@ programs the source passed, and the task's 5 s wall slack would make every infin
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -80,37 +79,9 @@ def _asserts(snippets: Sequence[str]) -> tuple[str, ...]:
     return tuple(t for s in snippets for t in split_check(s))
 
 
-def bare_asserts(snippet: str) -> tuple[str, ...] | None:
-    """The asserts of a ``check(candidate)`` test that never uses ``candidate``, each run bare after the
-    test's setup lines (None: the test needs its ``check`` call).
-
-    MBPP's asserts call the function by name and MBPP runs them as they are; our reference file
-    wraps them in ``check(<first function of the reference solution>)``, which for 18 of its 498
-    items names a helper (``check(str_to_list)`` for ``remove_dirty_chars``) that a program need not
-    define, so every such program would fail with a NameError the source never saw."""
-    try:
-        module = ast.parse(snippet)
-    except SyntaxError:
-        return None
-    index = next((i for i, n in enumerate(module.body) if isinstance(n, ast.FunctionDef) and n.name == "check"), None)
-    if index is None or any(isinstance(n, ast.Name) and n.id == "candidate" for n in ast.walk(module.body[index])):
-        return None
-    setup = [ast.unparse(n) for n in module.body[:index]]
-    body = module.body[index].body
-    tests = [i for i, stmt in enumerate(body) if any(isinstance(n, ast.Assert) for n in ast.walk(stmt))]
-    # each test: the setup, the check body's non-assert lines in order, and its own assert
-    return tuple("\n".join([*setup, *(ast.unparse(stmt) for i, stmt in enumerate(body) if i == unit or i not in tests)])
-                 for unit in tests)
-
-
-def _task_asserts(snippets: Sequence[str]) -> tuple[str, ...]:
-    """The task's tests one per assert, MBPP-style checks as bare asserts (see ``bare_asserts``)."""
-    return tuple(t for s in snippets for t in (bare_asserts(s) or split_check(s)))
-
-
 def make_job(row: GenRow, example: Example | None) -> CodeJob:
     """The program to run for ``row`` and its tests (see the module docstring)."""
-    task_tests = _task_asserts(example.answer) if example is not None else ()
+    task_tests = _asserts(example.answer) if example is not None else ()
     source_tests = _asserts(row.tests) if row.tests else ()
     if row.program is not None:
         code = row.program

@@ -10,7 +10,12 @@ asserts into one test per assert, keeping the preamble and the non-assert setup 
   dropped: kept, it would give a ``pass`` body free reward (the reference keeps it);
 - the check function is renamed to ``_rldf_check`` (with its call) so a function under test
   that is itself named ``check`` (3 MBPP items) is not shadowed; in the reference those items
-  recurse and always fail.
+  recurse and always fail;
+- a check body that never uses ``candidate`` (MBPP: its asserts call the function by name) is
+  called with ``None``: the reference MBPP file calls it with the first function of its own
+  solution, which for 18 of 498 items is a helper (``check(str_to_list)`` for
+  ``remove_dirty_chars``) that a correct program need not define — the call's NameError would
+  fail the program on a test MBPP never had.
 
 A test that does not parse, or has no ``check`` function, stays one test.
 """
@@ -54,15 +59,17 @@ def split_check(test: str) -> tuple[str, ...]:
         units = [i for i, stmt in enumerate(check.body) if _has_assert(stmt)][:1]
     if not units:
         return (test,)
+    uses_candidate = any(isinstance(n, ast.Name) and n.id == "candidate" for n in ast.walk(check))
     tests = []
     for unit in units:
         body = [stmt for i, stmt in enumerate(check.body) if i == unit or not _has_assert(stmt)]
-        tests.append(_render(module, index, body))
+        tests.append(_render(module, index, body, uses_candidate))
     return tuple(tests)
 
 
-def _render(module: ast.Module, index: int, body: list[ast.stmt]) -> str:
-    """The module with the check function's body replaced and check renamed (calls included)."""
+def _render(module: ast.Module, index: int, body: list[ast.stmt], uses_candidate: bool) -> str:
+    """The module with the check function's body replaced and check renamed (calls included);
+    a check that ignores ``candidate`` is called with ``None`` (see the module docstring)."""
     new_check = copy.copy(module.body[index])
     new_check.name, new_check.body = CHECK_NAME, body
     statements = []
@@ -71,7 +78,8 @@ def _render(module: ast.Module, index: int, body: list[ast.stmt]) -> str:
             statements.append(new_check)
         elif i > index and _is_call_of(node, "check"):
             call = node.value
-            statements.append(ast.Expr(ast.Call(ast.Name(CHECK_NAME, ast.Load()), call.args, call.keywords)))
+            args = call.args if uses_candidate else [ast.Constant(None) for _ in call.args]
+            statements.append(ast.Expr(ast.Call(ast.Name(CHECK_NAME, ast.Load()), args, call.keywords)))
         else:
             statements.append(node)
     new = ast.Module(body=statements, type_ignores=[])

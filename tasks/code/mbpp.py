@@ -127,7 +127,7 @@ def make_task(executor: Executor | None = None, sanitized: bool = False) -> Task
             sizes={"test": 257, "train": 120, "validation": 43, "prompt": 7},
         )
     return function_task(
-        "mbpp", _loader("mbpp", "full", LOCAL_FILES), executor, version="1",
+        "mbpp", _loader("mbpp", "full", LOCAL_FILES), executor, version="2",
         description="MBPP full (500 test items; the reference file has 498); reward = fraction of asserts passed",
         splits=SPLITS, default_split="test", hf_id=HF_ID, local_files=LOCAL_FILES,
         sizes={"test": 500, "train": 374, "validation": 90, "prompt": 10},

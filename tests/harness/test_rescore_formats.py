@@ -15,7 +15,6 @@ from harness.cli import main
 from harness.errors import UserError
 from harness.eval.importers import read_generations
 from harness.eval.rescore import rescore_file
-from harness.eval.rescore_code import bare_asserts
 from tests.harness.eval_helpers import read_records
 
 GOLD = Path(__file__).parent / "rescore_formats"
@@ -158,15 +157,6 @@ def test_cli_says_which_format_it_detected(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "format d1 (detected), task gsm8k, 3 items" in out
     assert (tmp_path / "toy" / "d1_gsm8k" / "results.json").is_file()
-
-
-def test_mbpp_style_checks_run_as_bare_asserts():
-    # the check call names a helper the program need not define; the asserts call the function by name
-    test = "import math\n\n\ndef check(candidate):\n    assert f(1) == 2\n    y = 3\n    assert f(y) == 4\n\ncheck(helper)"
-    assert bare_asserts(test) == ("import math\nassert f(1) == 2\ny = 3", "import math\ny = 3\nassert f(y) == 4")
-    # HumanEval-style checks use candidate: they keep their check call
-    assert bare_asserts("def check(candidate):\n    assert candidate(1) == 2\n\ncheck(f)") is None
-    assert bare_asserts("assert f(1) == 2") is None and bare_asserts("def (") is None
 
 
 def test_cli_format_choices_are_the_importers_formats():

@@ -101,3 +101,18 @@ def test_tests_that_cannot_be_split_stay_whole(test):
 
 def test_only_trivial_asserts_keep_one_test():
     assert len(split_check("def check(candidate):\n    assert True\n    assert True\ncheck(f)")) == 1
+
+
+def test_a_check_that_ignores_candidate_does_not_need_the_named_helper():
+    """MBPP's reference file calls ``check(<helper of its own solution>)`` on 18 items; the
+    asserts call the function by name, so a correct program without that helper must pass."""
+    from tasks.code.grading import default_executor
+    from tasks.code.sandbox import Program
+
+    test = "import math\n\n\ndef check(candidate):\n    assert f(1) == 2\n    y = 3\n    assert f(y) == 4\n\ncheck(helper)"
+    tests = split_check(test)
+    assert len(tests) == 2 and all(t.endswith(f"{CHECK_NAME}(None)") for t in tests)
+    [result] = default_executor([Program(code="def f(x):\n    return x + 1", tests=tests)])
+    assert result.tests == (True, True)
+    # HumanEval-style checks use candidate: they keep their argument
+    assert split_check("def check(candidate):\n    assert candidate(1) == 2\n\ncheck(f)")[0].endswith(f"{CHECK_NAME}(f)")
