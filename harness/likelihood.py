@@ -26,8 +26,6 @@ from typing import Any
 
 import torch
 
-_CHUNK = 256  # positions normalised at once in guided_logprobs
-
 
 def mask_counts(length: int, batch: int, generator: torch.Generator) -> torch.Tensor:
     """LLaDA's stratified mask counts in 1..``length`` for ``batch`` draws."""
@@ -36,45 +34,10 @@ def mask_counts(length: int, batch: int, generator: torch.Generator) -> torch.Te
     return ((x - 1) % length) + 1
 
 
-def _forward_guided(lm: Any, seq: torch.Tensor, start: int, length: int, cfg: float) -> torch.Tensor:
-    """Raw logits scoring tokens start..start+length-1 of ``seq`` [B, T]: [B, length, V], or with
-    ``cfg > 0`` [2B, length, V] whose second half is the unconditional copy (positions < ``start``
-    masked), run in the same forward batch as ``get_logits`` in LLaDA's code does."""
-    first = start - lm.logit_shift
-    if first < 0:
+def _check_prefix(lm: Any, p: int) -> None:
+    """Dream scores token i with the logit at i - 1, so the first scored token needs a prefix."""
+    if p < lm.logit_shift:
         raise ValueError(f"{lm.family}: scoring needs at least {lm.logit_shift} prefix token(s); give a context or a BOS token")
-    x = seq
-    if cfg > 0:
-        uncond = seq.clone()
-        uncond[:, :start] = lm.mask_id
-        x = torch.cat((seq, uncond))
-    return lm.forward(x, logits_range=(first, first + length)).logits
-
-
-def _combine(raw: torch.Tensor, cfg: float) -> torch.Tensor:
-    """float32 logits; with ``cfg > 0``: ``un + (cfg + 1) * (cond - un)`` of the two halves."""
-    lg = raw.float()
-    if cfg > 0:
-        cond, uncond = lg.chunk(2)
-        lg = uncond + (cfg + 1) * (cond - uncond)
-    return lg
-
-
-def guided_logprobs(lm: Any, seq: torch.Tensor, targets: torch.Tensor, start: int, cfg: float = 0.0) -> torch.Tensor:
-    """Log-probabilities [B, L] of ``targets`` at positions start..start+L-1 of ``seq`` [B, T].
-
-    Normalised over the **full** vocabulary, mask token included, in float32: LLaDA's
-    ``get_log_likelihood.py`` and Dream's ``eval.py`` take a plain cross-entropy of the raw
-    logits, as ``DiffusionLM.token_logprobs`` does for training (this copy adds guidance).
-    ``cfg``: see ``_forward_guided`` and ``_combine``. The softmax is taken in chunks of
-    positions so float32 memory stays at B*chunk*V.
-    """
-    raw = _forward_guided(lm, seq, start, targets.shape[1], cfg)
-    out = []
-    for c0 in range(0, targets.shape[1], _CHUNK):
-        lg = _combine(raw[:, c0 : c0 + _CHUNK], cfg)
-        out.append(lg.gather(-1, targets[:, c0 : c0 + _CHUNK, None].long()).squeeze(-1) - torch.logsumexp(lg, dim=-1))
-    return torch.cat(out, dim=1)
 
 
 def check_mc(mc_num: int, mc_batch: int) -> None:
@@ -102,6 +65,7 @@ def elbo_loglikelihood(
     check_mc(mc_num, mc_batch)
     g = generator or torch.Generator().manual_seed(0)
     p, length = len(prefix), len(target)
+    _check_prefix(lm, p)
     seq = torch.tensor([*prefix, *target], dtype=torch.long, device=lm.device)[None].repeat(mc_batch, 1)
     targets = seq[:, p:]
     total = 0.0
@@ -111,7 +75,8 @@ def elbo_loglikelihood(
         masked = (order < counts[:, None]).to(lm.device)
         noisy = seq.clone()
         noisy[:, p:] = torch.where(masked, torch.full_like(targets, lm.mask_id), targets)
-        logp = guided_logprobs(lm, noisy, targets, p, cfg)
+        # full-vocabulary log-probs, optionally guided, as LLaDA's get_log_likelihood.py
+        logp, _ = lm.token_logprobs(noisy, targets, p, cfg=cfg)
         per_row = (logp * masked).sum(dim=1) * (length / counts.to(lm.device).float())
         total += float(per_row.sum())
     return total / mc_num
@@ -124,12 +89,14 @@ def suffix_greedy(lm: Any, prefix: Sequence[int], length: int, cfg: float = 0.0)
     position (full vocabulary, same ``cfg`` as the likelihood). A committed argmax that is the
     mask token leaves its position masked, as in the reference, so the check then fails."""
     p = len(prefix)
+    _check_prefix(lm, p)
     seq = torch.tensor([[*prefix, *[lm.mask_id] * length]], dtype=torch.long, device=lm.device)
+    window = (p - lm.logit_shift, p - lm.logit_shift + length)
     for _ in range(length):
         masked = (seq[0, p:] == lm.mask_id).nonzero().squeeze(-1)
         if not len(masked):
             break
-        lg = _combine(_forward_guided(lm, seq, p, length, cfg), cfg)[0, masked]
+        lg = lm.guided_logits(seq, p, cfg, logits_range=window)[0, masked].float()
         x0 = lg.argmax(-1)
         conf = torch.softmax(lg, dim=-1).gather(-1, x0[:, None]).squeeze(-1)
         best = int(conf.argmax())

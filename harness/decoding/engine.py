@@ -220,8 +220,9 @@ def _forward(lm: DiffusionLM, batch: _Batch, cfg: SamplerConfig, s: int, e: int,
     a_arg = None if batch.attn is None else sub(batch.attn)
     pos = None if batch.pos is None else sub(batch.pos)
     if cache.kv is None:
-        if cfg.cfg_scale:
-            return _guided_forward(lm, batch, cfg, sub(batch.x), a_arg, pos, (s - shift, e - shift))
+        if cfg.cfg_scale:  # LLaDA's guidance (no cache: the config refuses the combination)
+            return lm.guided_logits(sub(batch.x), batch.plen, cfg.cfg_scale, attention_mask=a_arg, position_ids=pos,
+                                    logits_range=(s - shift, e - shift))
         out = lm.forward(sub(batch.x), attention_mask=a_arg, position_ids=pos, use_cache=cfg.use_cache,
                          logits_range=(s - shift, e - shift))
         if cfg.use_cache:
@@ -243,20 +244,6 @@ def _forward(lm: DiffusionLM, batch: _Batch, cfg: SamplerConfig, s: int, e: int,
         cache=cache.kv, cache_insert=w0 if cfg.cache == "dual" else None, logits_range=(0, e - s),
     )
     return out.logits
-
-
-def _guided_forward(lm: DiffusionLM, batch: _Batch, cfg: SamplerConfig, x: torch.Tensor, attn: torch.Tensor | None,
-                    pos: torch.Tensor | None, logits_range: tuple[int, int]) -> torch.Tensor:
-    """Classifier-free guidance (LLaDA's ``generate.py``): the conditional rows and a copy with
-    the prompt masked run in one forward; logits = un + (cfg_scale + 1) * (cond - un)."""
-    uncond = x.clone()
-    uncond[:, : batch.plen] = lm.mask_id
-    out = lm.forward(
-        torch.cat((x, uncond)), attention_mask=None if attn is None else torch.cat((attn, attn)),
-        position_ids=None if pos is None else torch.cat((pos, pos)), logits_range=logits_range,
-    )
-    cond, un = out.logits.chunk(2)
-    return un + (cfg.cfg_scale + 1) * (cond - un)
 
 
 def _sample(batch: _Batch, cfg: SamplerConfig, logits: torch.Tensor, rows_idx: torch.Tensor | None

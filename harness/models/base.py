@@ -100,6 +100,33 @@ class DiffusionLM:
             out = torch.cat((pad, out), dim=1)
         return out
 
+    def guided_logits(
+        self,
+        input_ids: torch.Tensor,
+        prompt_len: int,
+        cfg: float,
+        *,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        logits_range: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """Raw logits with LLaDA's classifier-free guidance (``generate.py``, ``get_log_likelihood.py``).
+
+        A copy of the batch with the first ``prompt_len`` positions masked runs in the same
+        forward, and the logits become ``un + (cfg + 1) * (cond - un)`` in the logits' dtype, as
+        LLaDA combines them. ``cfg == 0`` is a plain forward. One definition for decoding and
+        likelihoods alike.
+        """
+        if not cfg:
+            return self.forward(input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                                logits_range=logits_range).logits
+        uncond = input_ids.clone()
+        uncond[:, :prompt_len] = self.mask_id
+        out = self.forward(torch.cat((input_ids, uncond)), attention_mask=_twice(attention_mask),
+                           position_ids=_twice(position_ids), logits_range=logits_range)
+        cond, un = out.logits.chunk(2)
+        return un + (cfg + 1) * (cond - un)
+
     def token_logprobs(
         self,
         input_ids: torch.Tensor,
@@ -110,6 +137,7 @@ class DiffusionLM:
         position_ids: torch.Tensor | None = None,
         return_entropy: bool = False,
         chunk: int = 256,
+        cfg: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Log-probabilities of ``targets`` [B, L] at absolute positions start..start+L-1.
 
@@ -117,15 +145,17 @@ class DiffusionLM:
         noisy x_t). The softmax is over the full vocabulary (see the module docstring). Only
         the needed logits are normalised, in float32 and in chunks of
         ``chunk`` positions, so memory stays at B*chunk*V instead of B*L*V. Returns
-        (logprobs [B, L] float32, entropy [B, L] float32 or None).
+        (logprobs [B, L] float32, entropy [B, L] float32 or None). ``cfg``: classifier-free
+        guidance with the positions before ``start`` as the prompt (``guided_logits``).
         """
         length = targets.shape[1]
         if start - self.logit_shift < 0:
             raise ValueError(f"{self.family}: cannot score position {start}; no logit predicts it")
         first = start - self.logit_shift
-        raw = self.forward(
-            input_ids, attention_mask=attention_mask, position_ids=position_ids, logits_range=(first, first + length)
-        ).logits  # raw[:, j] scores token start + j
+        raw = self.guided_logits(
+            input_ids, start, cfg, attention_mask=attention_mask, position_ids=position_ids,
+            logits_range=(first, first + length),
+        )  # raw[:, j] scores token start + j
         logps, ents = [], []
         for c0 in range(0, length, chunk):
             c1 = min(length, c0 + chunk)
@@ -139,6 +169,11 @@ class DiffusionLM:
                 ents.append(lse - (p * lg).sum(-1))
         logp = torch.cat(logps, dim=1)
         return logp, (torch.cat(ents, dim=1) if return_entropy else None)
+
+
+def _twice(t: torch.Tensor | None) -> torch.Tensor | None:
+    """``t`` stacked on itself along the batch (the conditional and unconditional copies)."""
+    return None if t is None else torch.cat((t, t))
 
 
 def enable_activation_checkpointing(net: torch.nn.Module) -> None:

@@ -344,14 +344,14 @@ def test_dual_cache_is_exact_when_cached_keys_cannot_be_stale(lm_one_layer, bloc
 
 def test_guidance_combines_conditional_and_prompt_masked_logits(lm):
     """cfg_scale: logits = un + (s + 1)(cond - un), un from the prompt-masked copy (LLaDA)."""
-    from harness.decoding.engine import _guided_forward, _start
+    from harness.decoding.engine import _start
 
     cfg = SamplerConfig(gen_length=8, block_length=8, steps=8, cfg_scale=2.0)
     batch = _start(lm, [[5, 6, 7]], cfg, None)
     s, e = batch.plen, batch.plen + 8
     shift = lm.logit_shift
     with torch.no_grad():
-        got = _guided_forward(lm, batch, cfg, batch.x, None, None, (s - shift, e - shift))
+        got = lm.guided_logits(batch.x, s, cfg.cfg_scale, logits_range=(s - shift, e - shift))
         cond = lm.forward(batch.x, logits_range=(s - shift, e - shift)).logits
         un_x = batch.x.clone()
         un_x[:, :s] = lm.mask_id
